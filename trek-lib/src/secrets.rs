@@ -174,7 +174,7 @@ impl SecretBox {
         let mut body = Zeroizing::new(plaintext.as_bytes().to_vec());
         let tag = self
             .cipher(kind)
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", &mut *body)
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", &mut body)
             // Only inputs beyond 64 GiB make AES-GCM refuse; a &str that large cannot exist here.
             .unwrap_or_default();
         let mut raw = Vec::with_capacity(NONCE_LEN + TAG_LEN + body.len());

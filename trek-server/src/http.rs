@@ -1,0 +1,515 @@
+//! The HTTP plumbing every request passes through: security headers, JSON errors, CORS, the
+//! HTTPS redirect, the client's address, the body limit and the session.
+//!
+//! The layers, outermost first, are assembled in [`crate::app`]:
+//! `finish` (errors as JSON, security headers, request log) → `cors` → `https_redirect` →
+//! `context` → `body` → `session` → the routes.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use serde_json::json;
+use trek_lib::net;
+use trek_lib::session;
+
+use crate::state::AppState;
+use crate::store::UserRow;
+
+/// The largest request body accepted, in bytes (TREK's `100kb`).
+pub const BODY_LIMIT: usize = 100 * 1024;
+
+/// The directives after `style-src`, the same in both CSP variants.
+macro_rules! csp_tail {
+    () => {
+        concat!(
+            "connect-src 'self' ws: wss: https://nominatim.openstreetmap.org ",
+            "https://overpass-api.de https://places.googleapis.com https://api.openweathermap.org ",
+            "https://en.wikipedia.org https://commons.wikimedia.org ",
+            "https://*.basemaps.cartocdn.com https://*.tile.openstreetmap.org https://unpkg.com ",
+            "https://open-meteo.com https://api.open-meteo.com ",
+            "https://geocoding-api.open-meteo.com https://api.exchangerate-api.com ",
+            "https://raw.githubusercontent.com/nvkelso/natural-earth-vector/master/geojson/",
+            "ne_50m_admin_0_countries.geojson https://router.project-osrm.org/route/v1/ ",
+            "https://api.mapbox.com https://*.tiles.mapbox.com https://events.mapbox.com;",
+            "worker-src 'self' blob:;child-src 'self' blob:;frame-src 'none'"
+        )
+    };
+}
+
+/// The Content-Security-Policy when `FORCE_HTTPS` is off (reference infra §3.3, byte for byte).
+pub const CSP: &str = concat!(
+    "default-src 'self';base-uri 'self';font-src 'self' https://fonts.gstatic.com data:;",
+    "form-action 'self';frame-ancestors 'self';img-src 'self' data: blob: https:;",
+    "object-src 'none';script-src 'self' 'wasm-unsafe-eval';script-src-attr 'none';",
+    "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com https://unpkg.com;",
+    csp_tail!()
+);
+
+/// The Content-Security-Policy when `FORCE_HTTPS=true`: `upgrade-insecure-requests` stays in
+/// helmet's slot right after `style-src`.
+pub const CSP_FORCE_HTTPS: &str = concat!(
+    "default-src 'self';base-uri 'self';font-src 'self' https://fonts.gstatic.com data:;",
+    "form-action 'self';frame-ancestors 'self';img-src 'self' data: blob: https:;",
+    "object-src 'none';script-src 'self' 'wasm-unsafe-eval';script-src-attr 'none';",
+    "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com https://unpkg.com;",
+    "upgrade-insecure-requests;",
+    csp_tail!()
+);
+
+/// Facts about the request that every later layer needs, derived once.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext {
+    /// The client's address per decision 6.
+    pub client_ip: IpAddr,
+    /// The request reached us over TLS, as far as a trusted proxy says.
+    pub https: bool,
+}
+
+impl RequestContext {
+    /// The client address as text, for rate-limit keys and the audit log.
+    pub fn ip(&self) -> String {
+        self.client_ip.to_string()
+    }
+}
+
+/// The session a request carries.
+#[derive(Debug, Clone)]
+pub enum SessionState {
+    /// No token was sent.
+    Missing,
+    /// A token was sent and refused (bad signature, expired, stale password version, gone user).
+    Invalid,
+    /// A valid session of this user, loaded fresh from the database for this request.
+    Valid(Arc<UserRow>),
+}
+
+/// A JSON error response: `{"error": message}`, plus `code` when given.
+pub fn json_error(status: StatusCode, message: &str, code: Option<&str>) -> Response {
+    let body = match code {
+        Some(code) => json!({ "error": message, "code": code }),
+        None => json!({ "error": message }),
+    };
+    Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string())
+}
+
+/// Outermost layer: turns every error into a JSON body (decision 10), adds the security
+/// headers to every response, and writes the request log line.
+///
+/// # Errors
+///
+/// Passes on the inner endpoint's errors; its own refusals are responses, not errors.
+pub async fn finish<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    state: AppState,
+) -> poem::Result<Response> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut resp = match ep.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => error_response(e),
+    };
+    let headers = resp.headers_mut();
+    security_headers(headers, &state);
+    if path.starts_with("/api/auth/") {
+        // Auth responses carry tokens, codes and personal data: never store them (decision 15).
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    log_request(&method, &path, resp.status(), started);
+    Ok(resp)
+}
+
+fn error_response(e: poem::Error) -> Response {
+    use poem_openapi::error::{
+        ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+    };
+    if e.is_from_response() {
+        return e.into_response();
+    }
+    let status = e.status();
+    if let Some(p) = e.downcast_ref::<ParseRequestPayloadError>() {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid request body: {}", p.reason),
+            None,
+        );
+    }
+    if e.is::<ContentTypeError>() {
+        let msg = "Unsupported Content-Type: send the body as application/json";
+        return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg, None);
+    }
+    if e.is::<ParseParamError>() || e.is::<ParsePathError>() {
+        return json_error(StatusCode::BAD_REQUEST, &e.to_string(), None);
+    }
+    match status {
+        StatusCode::NOT_FOUND => json_error(status, "Not found", None),
+        StatusCode::METHOD_NOT_ALLOWED => json_error(status, "Method not allowed", None),
+        StatusCode::PAYLOAD_TOO_LARGE => json_error(status, "request entity too large", None),
+        s if s.is_server_error() => {
+            tracing::error!(error = %e, "request failed");
+            json_error(s, "Internal server error", None)
+        }
+        s => json_error(s, &e.to_string(), None),
+    }
+}
+
+/// The JSON body for a panic that `CatchPanic` stopped; the panic message goes to the log only.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal server error",
+        None,
+    )
+}
+
+fn security_headers(headers: &mut HeaderMap, state: &AppState) {
+    let config = &state.config;
+    let csp = if config.force_https {
+        CSP_FORCE_HTTPS
+    } else {
+        CSP
+    };
+    let mut set = |name: &'static str, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set("content-security-policy", csp);
+    set("cross-origin-opener-policy", "same-origin");
+    set("cross-origin-resource-policy", "same-origin");
+    set("origin-agent-cluster", "?1");
+    set("referrer-policy", "strict-origin-when-cross-origin");
+    if config.hsts() {
+        let hsts = if config.hsts_include_subdomains {
+            "max-age=31536000; includeSubDomains"
+        } else {
+            "max-age=31536000"
+        };
+        set("strict-transport-security", hsts);
+    }
+    set("x-content-type-options", "nosniff");
+    set("x-dns-prefetch-control", "off");
+    set("x-download-options", "noopen");
+    set("x-frame-options", "SAMEORIGIN");
+    set("x-permitted-cross-domain-policies", "none");
+    set("x-xss-protection", "0");
+}
+
+fn log_request(method: &Method, path: &str, status: StatusCode, started: Instant) {
+    if path == "/api/health" {
+        return;
+    }
+    // Invite tokens travel in the path; nothing else that is secret does, and bodies, queries
+    // and headers are never logged at all (decision 15).
+    let shown = if path.starts_with("/api/auth/invite/") {
+        "/api/auth/invite/[REDACTED]"
+    } else {
+        path
+    };
+    let ms = started.elapsed().as_millis();
+    if status.is_server_error() {
+        tracing::error!("{method} {shown} {} {ms}ms", status.as_u16());
+    } else if status.is_client_error() {
+        tracing::warn!("{method} {shown} {} {ms}ms", status.as_u16());
+    } else {
+        tracing::debug!("{method} {shown} {} {ms}ms", status.as_u16());
+    }
+}
+
+/// CORS (decision 19): same-origin unless `ALLOWED_ORIGINS` lists the origin, in every mode.
+/// A refused origin gets no CORS headers; its preflight is answered 403.
+///
+/// # Errors
+///
+/// Passes on the inner endpoint's errors; its own refusals are responses, not errors.
+pub async fn cors<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    state: AppState,
+) -> poem::Result<Response> {
+    let origins = &state.config.allowed_origins;
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let allowed = origin
+        .as_ref()
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| origins.iter().any(|a| a == o));
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+
+    if preflight {
+        if !allowed {
+            return Ok(json_error(
+                StatusCode::FORBIDDEN,
+                "Origin not allowed",
+                None,
+            ));
+        }
+        let mut resp = Response::builder().status(StatusCode::NO_CONTENT).finish();
+        let requested = req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned();
+        let h = resp.headers_mut();
+        allow_origin(h, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+        );
+        if let Some(requested) = requested {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+        }
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Origin, Access-Control-Request-Headers"),
+        );
+        return Ok(resp);
+    }
+
+    let mut resp = ep.call(req).await?.into_response();
+    if !origins.is_empty() {
+        resp.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    if allowed {
+        allow_origin(resp.headers_mut(), origin);
+    }
+    Ok(resp)
+}
+
+fn allow_origin(h: &mut HeaderMap, origin: Option<HeaderValue>) {
+    if let Some(origin) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+}
+
+/// Derives the client address and whether the request is HTTPS (decision 6), once.
+///
+/// # Errors
+///
+/// Passes on the inner endpoint's errors; its own refusals are responses, not errors.
+pub async fn context<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    state: AppState,
+) -> poem::Result<Response> {
+    let peer = req
+        .remote_addr()
+        .as_socket_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let trust = &state.config.trust_proxy;
+    let forwarded = joined(req.headers(), "x-forwarded-for");
+    let client_ip = net::client_ip(peer, forwarded.as_deref(), trust);
+    let https = trust.trusts_peer(peer) && forwarded_proto_is_https(req.headers());
+    req.extensions_mut()
+        .insert(RequestContext { client_ip, https });
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
+fn forwarded_proto_is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+/// `FORCE_HTTPS`: a 301 to the same URL over HTTPS, except for `/api/health`. As in TREK, a
+/// raw `X-Forwarded-Proto: https` also passes, so a proxy without `TRUST_PROXY` cannot loop;
+/// a client that forges it only skips its own redirect.
+///
+/// # Errors
+///
+/// Passes on the inner endpoint's errors; its own refusals are responses, not errors.
+pub async fn https_redirect<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    state: AppState,
+) -> poem::Result<Response> {
+    let secure = req
+        .extensions()
+        .get::<RequestContext>()
+        .is_some_and(|c| c.https)
+        || req
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes() == b"https");
+    if !state.config.force_https || secure || req.uri().path() == "/api/health" {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    }
+    let Some(host) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return Ok(json_error(
+            StatusCode::BAD_REQUEST,
+            "Host header required",
+            None,
+        ));
+    };
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("https://{host}{target}");
+    Ok(Response::builder()
+        .status(StatusCode::MOVED_PERMANENTLY)
+        .header(header::LOCATION, location)
+        .finish())
+}
+
+/// Reads the body under the 100 kB limit (413 beyond it) and gives body-less writes an empty
+/// JSON object, which is how TREK treats a missing body.
+///
+/// # Errors
+///
+/// Passes on the inner endpoint's errors; its own refusals are responses, not errors.
+pub async fn body<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT) {
+        return Ok(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request entity too large",
+            None,
+        ));
+    }
+    let bytes = match req.take_body().into_bytes_limit(BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return Ok(json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request entity too large",
+                None,
+            ));
+        }
+        Err(_) => {
+            return Ok(json_error(
+                StatusCode::BAD_REQUEST,
+                "Could not read the request body",
+                None,
+            ));
+        }
+    };
+    let writes = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if bytes.is_empty() && writes {
+        req.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        req.set_body("{}");
+    } else {
+        req.set_body(bytes);
+    }
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// The paths anyone may call whatever their session says.
+fn is_public(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::GET => {
+            matches!(
+                path,
+                "/api/health" | "/api/auth/app-config" | "/api/openapi.json"
+            ) || path.starts_with("/api/auth/invite/")
+                || path == "/api/docs"
+                || path.starts_with("/api/docs/")
+        }
+        Method::POST => matches!(
+            path,
+            "/api/auth/login"
+                | "/api/auth/register"
+                | "/api/auth/mfa/verify-login"
+                | "/api/auth/logout"
+        ),
+        _ => false,
+    }
+}
+
+/// What an account that must change its password may still do (decision 14).
+fn allowed_before_password_change(method: &Method, path: &str) -> bool {
+    (method == Method::GET && path == "/api/auth/me")
+        || (method == Method::PUT && path == "/api/auth/me/password")
+}
+
+/// Resolves the session once per request and applies the account-wide policies to it.
+///
+/// # Errors
+///
+/// Passes on the inner endpoint's errors; its own refusals are responses, not errors.
+pub async fn session<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    state: AppState,
+) -> poem::Result<Response> {
+    let cookie = req
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok());
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token = session::extract_token(cookie, authorization).map(str::to_owned);
+    let resolved = match token {
+        None => SessionState::Missing,
+        Some(token) => resolve(&state, &token).await?,
+    };
+
+    if let SessionState::Valid(user) = &resolved {
+        let (method, path) = (req.method(), req.uri().path());
+        if user.must_change()
+            && !is_public(method, path)
+            && !allowed_before_password_change(method, path)
+        {
+            return Ok(json_error(
+                StatusCode::FORBIDDEN,
+                "You must change your password before continuing.",
+                Some("PASSWORD_CHANGE_REQUIRED"),
+            ));
+        }
+    }
+    req.extensions_mut().insert(resolved);
+    ep.call(req).await.map(IntoResponse::into_response)
+}
+
+async fn resolve(state: &AppState, token: &str) -> poem::Result<SessionState> {
+    let Ok(claims) = session::verify(&state.signing.current(), token, state.now_secs()) else {
+        return Ok(SessionState::Invalid);
+    };
+    let user = state
+        .store
+        .user_by_id(claims.user_id)
+        .await
+        .map_err(poem::error::InternalServerError)?;
+    Ok(match user {
+        Some(user) if user.password_version == claims.password_version => {
+            SessionState::Valid(Arc::new(user))
+        }
+        _ => SessionState::Invalid,
+    })
+}

@@ -1,0 +1,119 @@
+//! TREK's rate-limit buckets, each its own counter (decision 7).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use trek_lib::ratelimit::{Decision, RateLimiter};
+
+const MINUTE_MS: u64 = 60_000;
+
+/// A rate-limited action. Each has its own counter per source address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// `POST /login`, `POST /register` and `GET /invite/:token` share 10 per 15 minutes.
+    Login,
+    /// `POST /mfa/verify-login` and `POST /mfa/enable`: 5 per 15 minutes.
+    Mfa,
+    /// `PUT /me/password`: 5 per 15 minutes.
+    PasswordChange,
+    /// `POST /mfa/disable`: 5 per 15 minutes.
+    MfaDisable,
+    /// `POST /mcp-tokens`: 5 per 15 minutes.
+    McpToken,
+    /// `POST /forgot-password`: 3 per 15 minutes.
+    Forgot,
+    /// `POST /reset-password`: 5 per 15 minutes.
+    Reset,
+    /// Manual backup creation: 3 per hour.
+    Backup,
+    /// Failed logins per account, whatever the address: 10 per 15 minutes.
+    AccountLogin,
+    /// Failed MFA codes per account: 10 per 15 minutes.
+    AccountMfa,
+}
+
+impl Bucket {
+    /// Allowed attempts and window length in milliseconds.
+    pub fn policy(self) -> (u32, u64) {
+        let quarter_hour = 15 * MINUTE_MS;
+        match self {
+            Self::Login | Self::AccountLogin | Self::AccountMfa => (10, quarter_hour),
+            Self::Mfa | Self::PasswordChange | Self::MfaDisable | Self::McpToken | Self::Reset => {
+                (5, quarter_hour)
+            }
+            Self::Forgot => (3, quarter_hour),
+            Self::Backup => (3, 60 * MINUTE_MS),
+        }
+    }
+
+    const ALL: [Self; 10] = [
+        Self::Login,
+        Self::Mfa,
+        Self::PasswordChange,
+        Self::MfaDisable,
+        Self::McpToken,
+        Self::Forgot,
+        Self::Reset,
+        Self::Backup,
+        Self::AccountLogin,
+        Self::AccountMfa,
+    ];
+}
+
+/// Where rate-limit counters live.
+///
+/// Known shortcut: only the in-process [`MemoryLimits`] exists, so several instances behind one
+/// load balancer each count on their own. A shared backend (PostgreSQL or Redis) implements this
+/// trait; it will need to become async then, which touches only the call sites in `api`.
+pub trait RateLimits: Send + Sync {
+    /// Counts an attempt and decides it.
+    fn check(&self, bucket: Bucket, key: &str, now_ms: u64) -> Decision;
+    /// Retry-after in milliseconds if the key is limited now, without counting.
+    fn limited(&self, bucket: Bucket, key: &str, now_ms: u64) -> Option<u64>;
+    /// Counts an attempt without deciding.
+    fn record(&self, bucket: Bucket, key: &str, now_ms: u64);
+}
+
+/// Counters in this process's memory, bounded per bucket.
+pub struct MemoryLimits {
+    buckets: HashMap<Bucket, Arc<RateLimiter>>,
+}
+
+impl MemoryLimits {
+    /// One limiter per bucket with TREK's numbers.
+    ///
+    /// # Errors
+    ///
+    /// Never for the built-in policies; the type allows it because the limiter validates.
+    pub fn new() -> Result<Self, trek_lib::ratelimit::RateLimitError> {
+        let mut buckets = HashMap::new();
+        for bucket in Bucket::ALL {
+            let (max, window) = bucket.policy();
+            buckets.insert(bucket, Arc::new(RateLimiter::new(max, window)?));
+        }
+        Ok(Self { buckets })
+    }
+
+    fn get(&self, bucket: Bucket) -> Option<&RateLimiter> {
+        self.buckets.get(&bucket).map(AsRef::as_ref)
+    }
+}
+
+impl RateLimits for MemoryLimits {
+    fn check(&self, bucket: Bucket, key: &str, now_ms: u64) -> Decision {
+        match self.get(bucket) {
+            Some(l) => l.check(key, now_ms),
+            None => Decision::Allowed { remaining: 0 },
+        }
+    }
+
+    fn limited(&self, bucket: Bucket, key: &str, now_ms: u64) -> Option<u64> {
+        self.get(bucket).and_then(|l| l.limited(key, now_ms))
+    }
+
+    fn record(&self, bucket: Bucket, key: &str, now_ms: u64) {
+        if let Some(l) = self.get(bucket) {
+            l.record(key, now_ms);
+        }
+    }
+}

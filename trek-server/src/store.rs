@@ -1,0 +1,576 @@
+//! All SQL lives here: the rest of the server talks to the database only through [`Store`].
+//!
+//! The store runs on SQLite (WAL, `busy_timeout` 5 s, foreign keys on), TREK's own layout at
+//! `data/travel.db`. Writes that must not race (registration with an invite, deleting the last
+//! admin) run in `BEGIN IMMEDIATE` transactions, which take SQLite's write lock up front so a
+//! check and the write it guards cannot interleave with another request.
+//!
+//! Known shortcut: PostgreSQL is not wired yet. The queries are plain SQL that both engines
+//! accept except for the `?` placeholders and `BEGIN IMMEDIATE`; backing the store with
+//! PostgreSQL means a `sqlx::Any`-free second implementation of these methods behind the same
+//! names, selected by a `DATABASE_URL`.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, SqlitePool};
+
+/// A database failure. Callers answer 500 without the details, which go to the log.
+#[derive(Debug, thiserror::Error)]
+#[error("database error: {0}")]
+pub struct StoreError(#[from] sqlx::Error);
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// A `users` row as the server reads it; the columns that carry secrets stay in the database.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    /// Primary key.
+    pub id: i64,
+    /// Unique case-insensitively.
+    pub username: String,
+    /// Unique case-insensitively; stored as typed.
+    pub email: String,
+    /// Argon2id PHC string, or a legacy bcrypt hash.
+    pub password_hash: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// Avatar file name under `uploads/avatars`.
+    pub avatar: Option<String>,
+    /// The OIDC issuer the account is linked to.
+    pub oidc_issuer: Option<String>,
+    /// Last successful login, `YYYY-MM-DD HH:MM:SS` UTC or ISO 8601.
+    pub last_login: Option<String>,
+    /// Two-factor authentication is on.
+    pub mfa_enabled: Option<i64>,
+    /// The account must change its password before doing anything else.
+    pub must_change_password: Option<i64>,
+    /// Bumped by every credential change; sessions carry it as `pv`.
+    pub password_version: i64,
+    /// Creation time.
+    pub created_at: Option<String>,
+    /// Last update.
+    pub updated_at: Option<String>,
+    /// The version the account was created under.
+    pub first_seen_version: String,
+    /// Successful logins so far.
+    pub login_count: i64,
+}
+
+impl UserRow {
+    /// Whether the account is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+
+    /// Whether two-factor authentication is on.
+    pub fn mfa_on(&self) -> bool {
+        self.mfa_enabled.unwrap_or(0) != 0
+    }
+
+    /// Whether a password change is pending.
+    pub fn must_change(&self) -> bool {
+        self.must_change_password.unwrap_or(0) != 0
+    }
+}
+
+const USER_COLUMNS: &str = "id, username, email, password_hash, role, avatar, oidc_issuer, \
+    last_login, mfa_enabled, must_change_password, password_version, created_at, updated_at, \
+    first_seen_version, login_count";
+
+/// An `invite_tokens` row.
+#[derive(Debug, Clone, FromRow)]
+pub struct InviteRow {
+    /// Primary key.
+    pub id: i64,
+    /// Uses allowed; 0 means unlimited.
+    pub max_uses: i64,
+    /// Uses so far.
+    pub used_count: i64,
+    /// ISO 8601 expiry, or none.
+    pub expires_at: Option<String>,
+}
+
+/// What a new account is made of.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// Trimmed user name.
+    pub username: &'a str,
+    /// Trimmed e-mail.
+    pub email: &'a str,
+    /// Password hash.
+    pub password_hash: &'a str,
+    /// Force `admin`; otherwise the first account is admin and the rest are users.
+    pub force_admin: bool,
+    /// Set `must_change_password`.
+    pub must_change_password: bool,
+    /// `first_seen_version`.
+    pub version: &'a str,
+    /// Creation time, `YYYY-MM-DD HH:MM:SS` UTC.
+    pub now: &'a str,
+}
+
+/// How an invite check decides at the moment of use.
+pub trait InviteCheck: Fn(&InviteRow) -> Result<(), InviteProblem> + Send + Sync {}
+impl<F: Fn(&InviteRow) -> Result<(), InviteProblem> + Send + Sync> InviteCheck for F {}
+
+/// Why an invite cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteProblem {
+    /// No invite has this token.
+    NotFound,
+    /// All uses are taken.
+    FullyUsed,
+    /// Past its expiry.
+    Expired,
+}
+
+/// Why an account was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// The e-mail or the user name is taken (case-insensitively).
+    #[error("e-mail or user name already taken")]
+    Duplicate,
+    /// The invite was not usable when the account was about to be created.
+    #[error("invite not usable: {0:?}")]
+    Invite(InviteProblem),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The account was created.
+#[derive(Debug, Clone)]
+pub struct CreatedUser {
+    /// New id.
+    pub id: i64,
+    /// The role it got.
+    pub role: String,
+}
+
+/// Why an account was not deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteUserError {
+    /// It is the only administrator.
+    #[error("cannot delete the last admin")]
+    LastAdmin,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+async fn insert_audit<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    entry: &crate::audit::Entry<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (created_at, user_id, action, resource, details, ip) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entry.at)
+    .bind(entry.user_id)
+    .bind(entry.action)
+    .bind(entry.resource)
+    .bind(entry.details.as_ref().map(ToString::to_string))
+    .bind(entry.ip)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened or a migration fails; nothing is half-applied, since each
+    /// migration runs in its own transaction.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError(e.into()))?;
+        Ok(Self { pool })
+    }
+
+    /// Number of accounts.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Whether some admin still has to change the first-run password.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn admin_must_change_password(&self) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND must_change_password = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Whether some admin has a maps key.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn admin_has_maps_key(&self) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND maps_api_key IS NOT NULL \
+             AND maps_api_key != ''",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// The account with this id.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The account whose e-mail equals `email` ignoring ASCII case, as TREK looks it up.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower(?)");
+        Ok(sqlx::query_as(&sql)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The invite whose token hashes to `token_hash`.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn invite_by_hash(&self, token_hash: &str) -> StoreResult<Option<InviteRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, max_uses, used_count, expires_at FROM invite_tokens WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Stores an invite: `sealed_token` is the token sealed for display to admins,
+    /// `token_hash` its SHA-256 hex for lookup.
+    ///
+    /// # Errors
+    ///
+    /// The database failed, or the hash already exists.
+    pub async fn create_invite(
+        &self,
+        sealed_token: &str,
+        token_hash: &str,
+        max_uses: i64,
+        expires_at: Option<&str>,
+        created_by: Option<i64>,
+    ) -> StoreResult<i64> {
+        let id = sqlx::query(
+            "INSERT INTO invite_tokens (token, token_hash, max_uses, expires_at, created_by) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(sealed_token)
+        .bind(token_hash)
+        .bind(max_uses)
+        .bind(expires_at)
+        .bind(created_by)
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    /// Creates an account, and when `invite` is given claims one use of it in the same
+    /// transaction (decision 12): either both happen or neither does.
+    ///
+    /// # Errors
+    ///
+    /// [`CreateUserError::Duplicate`] for a taken e-mail or user name,
+    /// [`CreateUserError::Invite`] when the invite is gone, used up or expired at this moment.
+    pub async fn create_user(
+        &self,
+        user: NewUser<'_>,
+        invite: Option<(&str, &dyn InviteCheck)>,
+    ) -> Result<CreatedUser, CreateUserError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError)?;
+
+        if let Some((hash, check)) = invite {
+            let row: Option<InviteRow> = sqlx::query_as(
+                "SELECT id, max_uses, used_count, expires_at FROM invite_tokens WHERE token_hash = ?",
+            )
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError)?;
+            let row = row.ok_or(CreateUserError::Invite(InviteProblem::NotFound))?;
+            check(&row).map_err(CreateUserError::Invite)?;
+            sqlx::query("UPDATE invite_tokens SET used_count = used_count + 1 WHERE id = ?")
+                .bind(row.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError)?;
+        }
+
+        let taken: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE lower(email) = lower(?) OR lower(username) = lower(?)",
+        )
+        .bind(user.email)
+        .bind(user.username)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError)?;
+        if taken > 0 {
+            return Err(CreateUserError::Duplicate);
+        }
+
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError)?;
+        let role = if user.force_admin || existing == 0 {
+            "admin"
+        } else {
+            "user"
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO users (username, email, password_hash, role, must_change_password, \
+             first_seen_version, login_count, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(user.username)
+        .bind(user.email)
+        .bind(user.password_hash)
+        .bind(role)
+        .bind(i64::from(user.must_change_password))
+        .bind(user.version)
+        .bind(user.now)
+        .bind(user.now)
+        .execute(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(done) => done.last_insert_rowid(),
+            Err(e) if is_unique_violation(&e) => return Err(CreateUserError::Duplicate),
+            Err(e) => return Err(StoreError(e).into()),
+        };
+        tx.commit().await.map_err(StoreError)?;
+        Ok(CreatedUser {
+            id,
+            role: role.to_owned(),
+        })
+    }
+
+    /// Records a successful login.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn record_login(&self, id: i64, now: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_login = ?, login_count = login_count + 1 WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces the hash with a stronger one of the same password, unless it changed meanwhile.
+    /// The password version stays: the credential is the same.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn upgrade_hash(&self, id: i64, old_hash: &str, new_hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
+            .bind(new_hash)
+            .bind(id)
+            .bind(old_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a new password, clears `must_change_password` and bumps the password version so
+    /// every other session ends (decision 3). Returns the new version.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn change_password(&self, id: i64, new_hash: &str, now: &str) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET password_hash = ?, must_change_password = 0, \
+             password_version = password_version + 1, updated_at = ? WHERE id = ? \
+             RETURNING password_version",
+        )
+        .bind(new_hash)
+        .bind(now)
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Deletes an account, refusing to delete the last admin. The check, the audit entry and the
+    /// delete share one write transaction: two admins deleting themselves at once cannot both
+    /// succeed, and the audit row exists exactly when the account is gone (decision 11).
+    ///
+    /// # Errors
+    ///
+    /// [`DeleteUserError::LastAdmin`], or the database failed.
+    pub async fn delete_user(
+        &self,
+        id: i64,
+        audit: &crate::audit::Entry<'_>,
+    ) -> Result<(), DeleteUserError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError)?;
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError)?;
+        if role.as_deref() == Some("admin") {
+            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError)?;
+            if admins <= 1 {
+                return Err(DeleteUserError::LastAdmin);
+            }
+        }
+        insert_audit(&mut *tx, audit).await.map_err(StoreError)?;
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError)?;
+        tx.commit().await.map_err(StoreError)?;
+        Ok(())
+    }
+
+    /// One row of `app_settings`.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let value: Option<Option<String>> =
+            sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(value.flatten())
+    }
+
+    /// Every row of `app_settings`.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn settings(&self) -> StoreResult<std::collections::HashMap<String, String>> {
+        let rows: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT key, value FROM app_settings")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect())
+    }
+
+    /// Sets one row of `app_settings`.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO app_settings (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends an audit entry.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn audit(&self, entry: &crate::audit::Entry<'_>) -> StoreResult<()> {
+        Ok(insert_audit(&self.pool, entry).await?)
+    }
+
+    /// Audit entries, newest first (for tests and, later, the admin audit log).
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn audit_actions(
+        &self,
+    ) -> StoreResult<Vec<(String, Option<i64>, Option<String>, Option<String>)>> {
+        Ok(
+            sqlx::query_as("SELECT action, user_id, details, ip FROM audit_log ORDER BY id DESC")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
