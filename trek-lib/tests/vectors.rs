@@ -160,3 +160,29 @@ fn every_jwt_case_verifies_inside_its_validity_and_purpose_tokens_are_refused() 
     }
     assert!(sessions >= 5);
 }
+
+#[test]
+fn every_totp_case_generates_and_verifies_and_builds_the_reference_url() {
+    use trek_lib::totp::{TotpSecret, code_at, otpauth_url, step_of, verify};
+    let doc = vectors("totp.json");
+    for case in cases(&doc, "cases") {
+        let secret = TotpSecret::from_base32(str_of(case, "secret_base32")).expect("base32");
+        let time = case["unix_time"].as_u64().expect("unix_time");
+        let code = str_of(case, "code");
+        assert_eq!(code_at(&secret, time), code);
+        assert_eq!(verify(&secret, code, time, None), Some(step_of(time)));
+        assert_eq!(
+            verify(&secret, code, time, Some(step_of(time))),
+            None,
+            "replay refused"
+        );
+        let url = str_of(case, "otpauth_url");
+        let label = url
+            .split("TREK:")
+            .nth(1)
+            .and_then(|r| r.split('?').next())
+            .expect("label");
+        let email = label.replace("%40", "@");
+        assert_eq!(otpauth_url(&email, &secret), url);
+    }
+}

@@ -7,24 +7,35 @@ use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route};
 use poem_openapi::OpenApiService;
 
+use crate::api::admin::AdminApi;
+use crate::api::app_settings::AppSettingsApi;
 use crate::api::auth::AuthApi;
 use crate::api::health::HealthApi;
+use crate::api::mfa::MfaApi;
 use crate::http;
 use crate::state::AppState;
 
+/// Every API group, in document order.
+pub type Apis = (HealthApi, AuthApi, MfaApi, AppSettingsApi, AdminApi);
+
 /// The OpenAPI service for `state`: the document and the handlers.
-pub fn api_service(state: &AppState) -> OpenApiService<(HealthApi, AuthApi), ()> {
-    OpenApiService::new(
-        (
-            HealthApi,
-            AuthApi {
-                state: state.clone(),
-            },
-        ),
-        "trek",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
+pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
+    let apis = (
+        HealthApi,
+        AuthApi {
+            state: state.clone(),
+        },
+        MfaApi {
+            state: state.clone(),
+        },
+        AppSettingsApi {
+            state: state.clone(),
+        },
+        AdminApi {
+            state: state.clone(),
+        },
+    );
+    OpenApiService::new(apis, "trek", env!("CARGO_PKG_VERSION")).description(
         "TREK's identity, security and administration API. Sessions are HS256 tokens sent as \
          the `trek_session` cookie or as `Authorization: Bearer`; errors are `{\"error\": ...}`.",
     )

@@ -39,9 +39,19 @@ pub async fn record(
         details,
         ip: Some(ip),
     };
-    if let Err(e) = state.store.audit(&entry).await {
-        tracing::error!(action, error = %e, "audit entry not written");
+    write(state, &entry).await;
+}
+
+/// Writes a fully built entry; failures are logged and swallowed like [`record`]'s.
+pub async fn write(state: &AppState, entry: &Entry<'_>) {
+    if let Err(e) = state.store.audit(entry).await {
+        tracing::error!(action = entry.action, error = %e, "audit entry not written");
     } else {
-        tracing::info!(action, user_id, ip, "audit");
+        tracing::info!(
+            action = entry.action,
+            user_id = entry.user_id,
+            ip = entry.ip,
+            "audit"
+        );
     }
 }

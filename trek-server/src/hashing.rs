@@ -52,7 +52,12 @@ impl PasswordService {
         })
     }
 
-    async fn run<T: Send + 'static>(
+    /// Runs password-grade work (a hash or a verification) on the pool.
+    ///
+    /// # Errors
+    ///
+    /// [`HashJobError::Busy`] when saturated, or what `job` returns.
+    pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&Hasher) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashJobError> {
@@ -72,6 +77,11 @@ impl PasswordService {
             .await
             .map_err(|_| HashJobError::Task)?;
         Ok(result?)
+    }
+
+    /// The hasher the pool runs.
+    pub fn hasher(&self) -> &Hasher {
+        &self.hasher
     }
 
     /// Hashes a new password with Argon2id.

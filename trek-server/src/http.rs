@@ -450,10 +450,30 @@ fn is_public(method: &Method, path: &str) -> bool {
     }
 }
 
-/// What an account that must change its password may still do (decision 14).
+/// What an account without two-factor authentication may still do while the policy requires
+/// it (reference auth §5 step 8).
+fn exempt_from_mfa_policy(method: &Method, path: &str) -> bool {
+    matches!(
+        (method.as_str(), path),
+        ("GET", "/api/auth/me")
+            | ("POST", "/api/auth/mfa/setup")
+            | ("POST", "/api/auth/mfa/enable")
+            | ("GET", "/api/auth/app-settings")
+            | ("PUT", "/api/auth/app-settings")
+    )
+}
+
+/// What an account that must change its password may still do (decision 14). Enrolling in
+/// two-factor authentication is allowed too: with the MFA policy on, the password change
+/// itself is blocked until enrolment, and refusing both would lock the account out.
 fn allowed_before_password_change(method: &Method, path: &str) -> bool {
-    (method == Method::GET && path == "/api/auth/me")
-        || (method == Method::PUT && path == "/api/auth/me/password")
+    matches!(
+        (method.as_str(), path),
+        ("GET", "/api/auth/me")
+            | ("PUT", "/api/auth/me/password")
+            | ("POST", "/api/auth/mfa/setup")
+            | ("POST", "/api/auth/mfa/enable")
+    )
 }
 
 /// Resolves the session once per request and applies the account-wide policies to it.
@@ -481,20 +501,49 @@ pub async fn session<E: Endpoint>(
     };
 
     if let SessionState::Valid(user) = &resolved {
-        let (method, path) = (req.method(), req.uri().path());
-        if user.must_change()
-            && !is_public(method, path)
-            && !allowed_before_password_change(method, path)
-        {
-            return Ok(json_error(
-                StatusCode::FORBIDDEN,
-                "You must change your password before continuing.",
-                Some("PASSWORD_CHANGE_REQUIRED"),
-            ));
+        let refusal = account_policies(&state, user, req.method(), req.uri().path()).await?;
+        if let Some(refusal) = refusal {
+            return Ok(refusal);
         }
     }
     req.extensions_mut().insert(resolved);
     ep.call(req).await.map(IntoResponse::into_response)
+}
+
+/// The account-wide policies, checked on every authenticated request of every surface
+/// (decisions 8 and 14). Routing is exact and case-sensitive, so the exact path lists here
+/// cannot be sidestepped by spelling a path differently: such a path reaches no handler.
+async fn account_policies(
+    state: &AppState,
+    user: &UserRow,
+    method: &Method,
+    path: &str,
+) -> poem::Result<Option<Response>> {
+    if is_public(method, path) {
+        return Ok(None);
+    }
+    if user.must_change() && !allowed_before_password_change(method, path) {
+        return Ok(Some(json_error(
+            StatusCode::FORBIDDEN,
+            "You must change your password before continuing.",
+            Some("PASSWORD_CHANGE_REQUIRED"),
+        )));
+    }
+    if !user.mfa_on() && !exempt_from_mfa_policy(method, path) {
+        let required = state
+            .store
+            .setting("require_mfa")
+            .await
+            .map_err(poem::error::InternalServerError)?;
+        if required.as_deref() == Some("true") {
+            return Ok(Some(json_error(
+                StatusCode::FORBIDDEN,
+                "Two-factor authentication is required. Complete setup in Settings.",
+                Some("MFA_REQUIRED"),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 async fn resolve(state: &AppState, token: &str) -> poem::Result<SessionState> {

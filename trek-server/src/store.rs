@@ -99,6 +99,34 @@ pub struct InviteRow {
     pub expires_at: Option<String>,
 }
 
+/// The two-factor columns of an account.
+#[derive(Debug, Clone, FromRow)]
+pub struct MfaState {
+    /// Two-factor authentication is on.
+    pub enabled: bool,
+    /// The TOTP secret, sealed in the MFA format.
+    pub mfa_secret: Option<String>,
+    /// JSON array of backup-code hashes.
+    pub mfa_backup_codes: Option<String>,
+    /// The last TOTP step accepted.
+    pub mfa_last_step: Option<i64>,
+}
+
+/// Turning two-factor authentication on.
+#[derive(Debug, Clone, Copy)]
+pub struct MfaEnable<'a> {
+    /// The account.
+    pub user_id: i64,
+    /// The TOTP secret, sealed in the MFA format.
+    pub sealed_secret: &'a str,
+    /// JSON array of backup-code hashes.
+    pub backup_codes_json: &'a str,
+    /// The step of the code that confirmed enrolment; it counts as used.
+    pub step: i64,
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub now: &'a str,
+}
+
 /// What a new account is made of.
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
@@ -567,6 +595,197 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    /// The account's two-factor columns.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn mfa_state(&self, id: i64) -> StoreResult<Option<MfaState>> {
+        Ok(sqlx::query_as(
+            "SELECT COALESCE(mfa_enabled, 0) != 0 AS enabled, mfa_secret, mfa_backup_codes, \
+             mfa_last_step FROM users WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Starts (or restarts) an enrolment: the sealed secret, valid until `expires_at` (seconds).
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn set_pending_mfa(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mfa_pending (user_id, secret, expires_at) VALUES (?, ?, ?) \
+             ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, expires_at = excluded.expires_at",
+        )
+        .bind(user_id)
+        .bind(sealed)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The sealed secret of an enrolment still running at `now` (seconds).
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn pending_mfa(&self, user_id: i64, now: i64) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT secret FROM mfa_pending WHERE user_id = ? AND expires_at > ?",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Turns two-factor authentication on, if it is off and `step` is after the last step
+    /// used; records `step` as used, ends the enrolment, and bumps the password version.
+    /// Returns the new version, or `None` when another request won.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn enable_mfa(&self, change: MfaEnable<'_>) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET mfa_enabled = 1, mfa_secret = ?, mfa_backup_codes = ?, \
+             mfa_last_step = ?, password_version = password_version + 1, updated_at = ? \
+             WHERE id = ? AND COALESCE(mfa_enabled, 0) = 0 \
+             AND (mfa_last_step IS NULL OR mfa_last_step < ?) RETURNING password_version",
+        )
+        .bind(change.sealed_secret)
+        .bind(change.backup_codes_json)
+        .bind(change.step)
+        .bind(change.now)
+        .bind(change.user_id)
+        .bind(change.step)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM mfa_pending WHERE user_id = ?")
+            .bind(change.user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Marks TOTP step `step` as used if it is after the last one. Exactly one of several
+    /// parallel requests with the same code gets `true`.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn claim_totp_step(&self, user_id: i64, step: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET mfa_last_step = ? WHERE id = ? AND COALESCE(mfa_enabled, 0) != 0 \
+             AND (mfa_last_step IS NULL OR mfa_last_step < ?)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .bind(step)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces the backup-code list only if it is still `expected`: a compare-and-swap, so of
+    /// several requests spending the same code exactly one succeeds.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn swap_backup_codes(
+        &self,
+        user_id: i64,
+        expected: &str,
+        new: &str,
+        now: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET mfa_backup_codes = ?, updated_at = ? WHERE id = ? AND mfa_backup_codes = ?",
+        )
+        .bind(new)
+        .bind(now)
+        .bind(user_id)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Turns two-factor authentication off (keeping the last used step, so old codes stay
+    /// spent), ends any enrolment and bumps the password version. Returns the new version, or
+    /// `None` when it was already off.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn disable_mfa(&self, user_id: i64, now: &str) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET mfa_enabled = 0, mfa_secret = NULL, mfa_backup_codes = NULL, \
+             password_version = password_version + 1, updated_at = ? \
+             WHERE id = ? AND COALESCE(mfa_enabled, 0) != 0 RETURNING password_version",
+        )
+        .bind(now)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM mfa_pending WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Records an MFA-pending login token as used. `false` when it already was.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn use_mfa_login_token(
+        &self,
+        jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM mfa_login_tokens WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let done =
+            sqlx::query("INSERT OR IGNORE INTO mfa_login_tokens (jti, expires_at) VALUES (?, ?)")
+                .bind(jti)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether an MFA-pending login token was already used.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn mfa_login_token_used(&self, jti: &str) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mfa_login_tokens WHERE jti = ?")
+            .bind(jti)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
     }
 
     /// Closes the pool, checkpointing the WAL.

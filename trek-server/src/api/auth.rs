@@ -8,8 +8,6 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use trek_lib::password::check_policy;
-use trek_lib::ratelimit::Decision;
-use trek_lib::session;
 
 use super::health::Tag;
 use super::schema::{MeUser, RegisteredUser, SessionUser};
@@ -176,12 +174,34 @@ pub struct AppConfig {
     pub dev_mode: bool,
 }
 
-/// Responses that start a session and set the cookie.
+/// The account has two-factor authentication: send the code with this token to
+/// `/api/auth/mfa/verify-login` within 5 minutes. No session yet.
+#[derive(Debug, Object)]
+pub struct MfaChallenge {
+    /// Always true.
+    pub mfa_required: bool,
+    /// Single-use, 5-minute token for the second step; never accepted as a session.
+    pub mfa_token: String,
+}
+
+/// What a correct password gets: a session, or a two-factor challenge.
+#[derive(Debug, poem_openapi::Union)]
+pub enum LoginResult {
+    /// Signed in.
+    Session(Box<LoginSession>),
+    /// A code is needed first.
+    MfaRequired(MfaChallenge),
+}
+
+/// Login's success.
 #[derive(Debug, ApiResponse)]
 pub enum LoginResponse {
-    /// Signed in.
+    /// Signed in (with `Set-Cookie`), or a two-factor challenge (no cookie).
     #[oai(status = 200)]
-    Ok(Json<LoginSession>, #[oai(header = "Set-Cookie")] String),
+    Ok(
+        Json<LoginResult>,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
 }
 
 /// Registration's success.
@@ -279,10 +299,7 @@ fn invite_error(problem: InviteProblem, not_found: ApiError) -> ApiError {
 
 impl AuthApi {
     fn limit(&self, bucket: Bucket, key: &str) -> ApiResult<()> {
-        match self.state.limits.check(bucket, key, self.state.now_ms()) {
-            Decision::Limited { retry_after_ms } => Err(ApiError::too_many(retry_after_ms)),
-            _ => Ok(()),
-        }
+        super::limit(&self.state, bucket, key)
     }
 
     fn new_session(
@@ -291,15 +308,7 @@ impl AuthApi {
         password_version: i64,
         ctx: &RequestContext,
     ) -> (String, String) {
-        let now = self.state.now_secs();
-        let token = session::issue(
-            &self.state.signing.current(),
-            user_id,
-            password_version,
-            now,
-        );
-        let cookie = self.state.config.cookie.set_cookie(&token, ctx.https, now);
-        (token, cookie)
+        super::new_session(&self.state, user_id, password_version, ctx)
     }
 
     async fn settings(&self) -> ApiResult<std::collections::HashMap<String, String>> {
@@ -549,13 +558,6 @@ impl AuthApi {
             return Err(ApiError::unauthorized("Invalid email or password"));
         };
 
-        if user.mfa_on() {
-            // Two-factor sign-in arrives with the MFA endpoints; until then an MFA account must
-            // not get a session from its password alone.
-            return Err(ApiError::forbidden(
-                "Two-factor sign-in is not available on this server yet.",
-            ));
-        }
         if rehash {
             let new_hash = state.passwords.hash(password).await?;
             state
@@ -563,22 +565,28 @@ impl AuthApi {
                 .upgrade_hash(user.id, &user.password_hash, &new_hash)
                 .await?;
         }
+        if user.mfa_on() {
+            let mfa_token = super::mfa::issue_mfa_token(state, &user);
+            let challenge = MfaChallenge {
+                mfa_required: true,
+                mfa_token,
+            };
+            return Ok(LoginResponse::Ok(
+                Json(LoginResult::MfaRequired(challenge)),
+                None,
+            ));
+        }
         state.store.record_login(user.id, &state.now_db()).await?;
-        audit::record(
-            state,
-            Some(user.id),
-            "user.login",
-            Some(json!({ "email": email })),
-            &ctx.ip(),
-        )
-        .await;
+        let details = Some(json!({ "email": email }));
+        audit::record(state, Some(user.id), "user.login", details, &ctx.ip()).await;
         let (token, cookie) = self.new_session(user.id, user.password_version, &ctx);
+        let session = LoginSession {
+            token,
+            user: SessionUser::from(&user),
+        };
         Ok(LoginResponse::Ok(
-            Json(LoginSession {
-                token,
-                user: SessionUser::from(&user),
-            }),
-            cookie,
+            Json(LoginResult::Session(Box::new(session))),
+            Some(cookie),
         ))
     }
 

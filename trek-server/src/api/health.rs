@@ -8,8 +8,10 @@ use poem_openapi::{Object, OpenApi, Tags};
 pub enum Tag {
     /// Liveness.
     Health,
-    /// Accounts and sessions.
+    /// Accounts, sessions and two-factor authentication.
     Auth,
+    /// Administration.
+    Admin,
 }
 
 /// The health body.

@@ -1,8 +1,11 @@
 //! The API as poem-openapi services: every endpoint, body, response and error is typed, so the
 //! OpenAPI document describes exactly what the server does (decision 20).
 
+pub mod admin;
+pub mod app_settings;
 pub mod auth;
 pub mod health;
+pub mod mfa;
 pub mod schema;
 pub mod text;
 
@@ -199,4 +202,35 @@ pub fn context(req: &Request) -> RequestContext {
             client_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             https: false,
         })
+}
+
+/// Counts an attempt in `bucket` for `key` and refuses with 429 past the limit.
+///
+/// # Errors
+///
+/// [`ApiError::TooManyRequests`] when the bucket is full.
+pub fn limit(
+    state: &crate::state::AppState,
+    bucket: crate::limits::Bucket,
+    key: &str,
+) -> ApiResult<()> {
+    match state.limits.check(bucket, key, state.now_ms()) {
+        trek_lib::ratelimit::Decision::Limited { retry_after_ms } => {
+            Err(ApiError::too_many(retry_after_ms))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A fresh session token for the user at `password_version`, and its `Set-Cookie` value.
+pub fn new_session(
+    state: &crate::state::AppState,
+    user_id: i64,
+    password_version: i64,
+    ctx: &RequestContext,
+) -> (String, String) {
+    let now = state.now_secs();
+    let token = trek_lib::session::issue(&state.signing.current(), user_id, password_version, now);
+    let cookie = state.config.cookie.set_cookie(&token, ctx.https, now);
+    (token, cookie)
 }

@@ -117,3 +117,52 @@ mod tests {
         assert!(!shown.contains("hunter2"));
     }
 }
+
+/// An app-setting value as TREK stores it: JSON booleans, strings and numbers become their
+/// text (`true` → `"true"`); anything else is refused rather than stored as `"null"` or
+/// `"[object Object]"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingValue(pub String);
+
+impl Type for SettingValue {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_or_boolean".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        let mut schema = MetaSchema::new("string");
+        schema.description = Some("a string, or a boolean stored as \"true\"/\"false\"");
+        MetaSchemaRef::Inline(Box::new(schema))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for SettingValue {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(s)) => Ok(Self(s)),
+            Some(Value::Bool(b)) => Ok(Self(b.to_string())),
+            Some(Value::Number(n)) => Ok(Self(n.to_string())),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for SettingValue {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}

@@ -20,6 +20,17 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// Send each request from its own client address (behind `TRUST_PROXY=1`), so tests of
+    /// other features do not trip the per-address rate limits.
+    pub spread: bool,
+}
+
+static NEXT_ADDRESS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// A new documentation-range address for each call.
+pub fn fresh_ip() -> String {
+    let n = NEXT_ADDRESS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("198.18.{}.{}", (n >> 8) & 0xff, n & 0xff)
 }
 
 /// What came back, read once.
@@ -101,7 +112,17 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
             .build()
             .expect("client"),
         dir,
+        spread: false,
     }
+}
+
+/// An app whose requests each come from a fresh client address through a trusted proxy.
+pub async fn spawn_app_spread(vars: &[(&str, &str)]) -> TestApp {
+    let mut all = vec![("TRUST_PROXY", "1")];
+    all.extend_from_slice(vars);
+    let mut app = spawn_app_with(&all).await;
+    app.spread = true;
+    app
 }
 
 impl TestApp {
@@ -110,7 +131,10 @@ impl TestApp {
     }
 
     pub fn request(&self, method: Method, path: &str, cred: Cred<'_>) -> reqwest::RequestBuilder {
-        let req = self.client.request(method, self.url(path));
+        let mut req = self.client.request(method, self.url(path));
+        if self.spread {
+            req = req.header("X-Forwarded-For", fresh_ip());
+        }
         match cred {
             Cred::None => req,
             Cred::Bearer(t) => req.bearer_auth(t),

@@ -8,5 +8,6 @@ mod binary;
 mod errors;
 mod http_layer;
 mod invites;
+mod mfa;
 mod openapi;
 mod rate_limits;
