@@ -61,6 +61,38 @@ pub fn write_private(path: &Path, contents: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Makes an existing key file readable by its owner only, returning whether its mode had to
+/// change. TREK applied 0600 only when it created a file, so a key restored with a loose mode
+/// stayed readable by every local user.
+///
+/// # Errors
+///
+/// The file's mode cannot be read or set. A missing file is `Ok(false)`.
+#[cfg(unix)]
+pub fn ensure_private(path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if meta.permissions().mode() & 0o077 == 0 {
+        return Ok(false);
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    Ok(true)
+}
+
+/// Elsewhere file modes do not apply.
+///
+/// # Errors
+///
+/// Never.
+#[cfg(not(unix))]
+pub fn ensure_private(_path: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
 fn write_synced(path: &Path, contents: &str) -> io::Result<()> {
     let mut file = private_options().open(path)?;
     file.write_all(contents.as_bytes())?;
@@ -115,6 +147,23 @@ mod tests {
                 .expect("read")
                 .is_none()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ensure_private_tightens_loose_files_and_leaves_private_ones() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("key");
+        fs::write(&path, "k").expect("seed");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(ensure_private(&path).expect("tighten"));
+        assert_eq!(
+            fs::metadata(&path).expect("stat").permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(!ensure_private(&path).expect("again"));
+        assert!(!ensure_private(&dir.path().join("missing")).expect("missing"));
     }
 
     #[cfg(unix)]

@@ -368,6 +368,24 @@ impl Hasher {
         OsRng.fill_bytes(bytes.as_mut());
         self.hash(&hex::encode(bytes.as_ref()))
     }
+
+    /// A bcrypt hash (cost 12, TREK's) of a random password. While an install still holds
+    /// TREK's bcrypt hashes, verifying against this alongside the Argon2id decoy lets every
+    /// login path do the same work whatever kind of hash the account has.
+    ///
+    /// # Errors
+    ///
+    /// [`HashError::HashingFailed`] if bcrypt fails (it does not for this input).
+    pub fn legacy_decoy_hash(&self) -> Result<String, HashError> {
+        let mut bytes = Zeroizing::new([0u8; 24]);
+        OsRng.fill_bytes(bytes.as_mut());
+        bcrypt::hash(hex::encode(bytes.as_ref()), 12).map_err(|_| HashError::HashingFailed)
+    }
+
+    /// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
+    pub fn is_legacy(stored: &str) -> bool {
+        is_bcrypt(stored)
+    }
 }
 
 fn is_bcrypt(stored: &str) -> bool {

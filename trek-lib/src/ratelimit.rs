@@ -213,13 +213,23 @@ impl RateLimiter {
 
     /// Counts an attempt for `key` at `now_ms` without deciding anything.
     ///
-    /// Meant for limits on failures, such as failed logins per account:
-    /// call [`Self::limited`] before trying, and `record` only when the
-    /// attempt fails, so successes never use up the allowance.
+    /// For counting something after the fact. To limit failures of a slow check (failed
+    /// logins per account), prefer [`Self::check`] before the check and [`Self::refund`] on
+    /// success: checking [`Self::limited`] first and recording failures afterwards lets every
+    /// request that arrives while the first ones are still running slip through.
     pub fn record(&self, key: &str, now_ms: u64) {
         let (mut shard, hash) = self.shard_for(key);
         // The decision is irrelevant here: the caller asked `limited` already.
         let _ = shard.check(hash, now_ms, self.limits);
+    }
+
+    /// Takes back one attempt counted in the current window, for an attempt that turned out
+    /// legitimate: count every try up front (so parallel requests cannot all slip under the
+    /// limit while the slow check runs), then refund the ones that succeed. Nothing happens
+    /// when the window has ended or nothing was counted.
+    pub fn refund(&self, key: &str, now_ms: u64) {
+        let (mut shard, hash) = self.shard_for(key);
+        shard.refund(hash, now_ms, self.limits);
     }
 
     /// Forgets everything about `key`, e.g. after a successful login.
@@ -372,6 +382,16 @@ impl Shard {
         refusing.then(|| limits.retry_after(entry, now_ms))
     }
 
+    fn refund(&mut self, key: u64, now_ms: u64, limits: Limits) {
+        let Some(entry) = self.entries.get(&key).copied() else {
+            return;
+        };
+        if !limits.elapsed(entry, now_ms) && entry.count > 0 {
+            let count = entry.count - 1;
+            self.entries.insert(key, Entry { count, ..entry });
+        }
+    }
+
     fn open_window(&mut self, key: u64, now_ms: u64) {
         let entry = Entry {
             window_start: now_ms,
@@ -446,6 +466,41 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::thread;
+
+    #[test]
+    fn a_refund_gives_back_one_attempt_in_the_current_window_only() {
+        let limiter = RateLimiter::new(2, 1_000).expect("limiter");
+        assert!(limiter.check("k", 0).is_allowed());
+        assert!(limiter.check("k", 1).is_allowed());
+        assert!(!limiter.check("k", 2).is_allowed());
+        limiter.refund("k", 3);
+        assert!(limiter.check("k", 4).is_allowed());
+        assert!(!limiter.check("k", 5).is_allowed());
+        limiter.refund("unknown", 5);
+        assert!(limiter.check("unknown", 6).is_allowed());
+        limiter.refund("k", 2_000);
+        assert!(
+            limiter.check("k", 2_001).is_allowed(),
+            "a new window starts fresh"
+        );
+    }
+
+    #[test]
+    fn counting_up_front_bounds_parallel_attempts_exactly() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(10, 60_000).expect("limiter"));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let limiter = limiter.clone();
+                std::thread::spawn(move || {
+                    (0..50)
+                        .filter(|_| limiter.check("acct", 1).is_allowed())
+                        .count()
+                })
+            })
+            .collect();
+        let allowed: usize = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+        assert_eq!(allowed, 10);
+    }
 
     const WINDOW: u64 = 60_000;
 

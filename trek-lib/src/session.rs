@@ -122,6 +122,26 @@ pub fn issue(secret: &SigningSecret, user_id: i64, password_version: i64, now: i
     sign(secret, &payload)
 }
 
+/// Issues a session token that also carries a unique `jti`, so two sessions of one account
+/// issued in the same second differ and one can be revoked without the other. TREK's verifier
+/// ignores unknown claims, so the token stays interchangeable with TREK's.
+pub fn issue_unique(
+    secret: &SigningSecret,
+    user_id: i64,
+    password_version: i64,
+    now: i64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> String {
+    let exp = now.saturating_add(SESSION_TTL_SECS);
+    let mut id = [0u8; 12];
+    rng.fill_bytes(&mut id);
+    let jti = hex::encode(id);
+    let payload = format!(
+        r#"{{"id":{user_id},"pv":{password_version},"iat":{now},"exp":{exp},"jti":"{jti}"}}"#
+    );
+    sign(secret, &payload)
+}
+
 /// Signs an arbitrary JSON object as an HS256 token with TREK's header. For tokens other than
 /// sessions (the MFA-pending token); they must carry a `purpose` so [`verify`] refuses them.
 pub fn sign(secret: &SigningSecret, payload_json: &str) -> String {
@@ -412,6 +432,18 @@ mod tests {
         assert_eq!(
             token,
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6MSwicHYiOjAsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDg2NDAwfQ._SFAyRWBRjwTrk_Pi1uCSn_9xDlgYUxg0EQCcicdNfk"
+        );
+    }
+
+    #[test]
+    fn unique_tokens_differ_within_one_second_and_still_verify() {
+        let a = issue_unique(&secret(), 1, 3, NOW, &mut OsRng);
+        let b = issue_unique(&secret(), 1, 3, NOW, &mut OsRng);
+        assert_ne!(a, b);
+        let claims = verify(&secret(), &a, NOW).expect("valid");
+        assert_eq!(
+            (claims.user_id, claims.password_version, claims.expires_at),
+            (1, 3, NOW + SESSION_TTL_SECS)
         );
     }
 

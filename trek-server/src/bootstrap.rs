@@ -82,6 +82,21 @@ pub fn create_layout(config: &Config) -> Result<(), StartError> {
 ///
 /// Any [`StartError`]; the message names what to fix.
 pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+    let state = prepare_unseeded(config, clock).await?;
+    seed_first_admin(&state).await?;
+    Ok(state)
+}
+
+/// [`prepare`] without the first admin: for building the OpenAPI document against a
+/// throw-away data folder, where an account (and its printed password) would be noise.
+///
+/// # Errors
+///
+/// As [`prepare`].
+pub async fn prepare_unseeded(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartError> {
     create_layout(&config)?;
     let data = config.data_dir.clone();
 
@@ -110,6 +125,20 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, 
         }
     }
 
+    for key_file in [
+        data.join(trek_lib::secrets::KEY_FILE),
+        secret_file.path().to_path_buf(),
+    ] {
+        match trek_lib::keyfile::ensure_private(&key_file) {
+            Ok(true) => {
+                tracing::warn!(path = %key_file.display(), "key file was readable by others; now 0600")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(path = %key_file.display(), error = %e, "cannot make key file private")
+            }
+        }
+    }
     let store = Store::open(&data.join("travel.db")).await?;
     let hasher = Hasher::new(config.hash_params);
     let passwords = PasswordService::new(hasher, config.hash_concurrency)
@@ -125,7 +154,6 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, 
         limits: Arc::new(limits),
         config,
     });
-    seed_first_admin(&state).await?;
     Ok(state)
 }
 
@@ -152,6 +180,11 @@ async fn seed_first_admin(state: &AppState) -> Result<(), StartError> {
     if config.oidc_only_env && config.oidc_env_configured {
         println!("OIDC-only mode: the first SSO login becomes the admin.");
         return Ok(());
+    }
+    if config.admin_password.is_some() && config.admin_email.is_none() {
+        // TREK uses the pair or neither; say so rather than silently generate a password.
+        tracing::warn!("ADMIN_PASSWORD is ignored unless ADMIN_EMAIL is set too");
+        println!("ADMIN_PASSWORD is ignored unless ADMIN_EMAIL is set too; generating a password.");
     }
     let email = config
         .admin_email

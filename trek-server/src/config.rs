@@ -79,6 +79,8 @@ pub struct Config {
     pub smtp_host_env: bool,
     /// `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM` (never below the baseline).
     pub hash_params: HashParams,
+    /// `IDLE_TIMEOUT_SECS`: connections silent this long are closed (default 30).
+    pub idle_timeout_secs: u64,
     /// `HASH_CONCURRENCY`: password hashes run at once; default one fewer than the cores, so a
     /// login storm always leaves a core to everything else.
     pub hash_concurrency: usize,
@@ -142,6 +144,9 @@ impl Config {
             oidc_display_name: get("OIDC_DISPLAY_NAME"),
             smtp_host_env: get("SMTP_HOST").is_some(),
             hash_params: hash_params(&get)?,
+            idle_timeout_secs: parse_opt("IDLE_TIMEOUT_SECS", get("IDLE_TIMEOUT_SECS"))?
+                .filter(|n: &u64| *n > 0)
+                .unwrap_or(30),
             hash_concurrency: parse_opt("HASH_CONCURRENCY", get("HASH_CONCURRENCY"))?
                 .filter(|n: &usize| *n > 0)
                 .unwrap_or_else(default_hash_concurrency),

@@ -5,7 +5,8 @@
 //! every core. So at most `concurrency` hashes run at once on tokio's blocking threads, the
 //! rest wait their turn in a queue of bounded length, and beyond that the server answers 503.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 use trek_lib::password::{HashError, Hasher};
@@ -34,6 +35,14 @@ pub struct PasswordService {
     slots: Arc<Semaphore>,
     queue: Arc<Semaphore>,
     decoy: Arc<str>,
+    legacy_decoy: Arc<OnceLock<String>>,
+    work: Arc<Work>,
+}
+
+#[derive(Debug, Default)]
+struct Work {
+    argon2: AtomicU64,
+    bcrypt: AtomicU64,
 }
 
 impl PasswordService {
@@ -49,6 +58,8 @@ impl PasswordService {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             queue: Arc::new(Semaphore::new(MAX_QUEUED + concurrency.max(1))),
             decoy: decoy.into(),
+            legacy_decoy: Arc::new(OnceLock::new()),
+            work: Arc::default(),
         })
     }
 
@@ -98,6 +109,10 @@ impl PasswordService {
     /// against a decoy hash so the work, and so the time, is the same (decision 5).
     /// Returns whether it matched and whether the stored hash should be upgraded.
     ///
+    /// `legacy_present` says the install still holds bcrypt hashes. Then every call does one
+    /// Argon2id and one bcrypt verification, real or decoy: otherwise a bcrypt account (about
+    /// 300 ms) would stand out from an unknown e-mail (an Argon2id decoy, about 40 ms).
+    ///
     /// # Errors
     ///
     /// [`HashJobError::Busy`] when saturated, or the stored hash cannot be read.
@@ -105,14 +120,53 @@ impl PasswordService {
         &self,
         password: &str,
         stored: Option<&str>,
+        legacy_present: bool,
     ) -> Result<(bool, bool), HashJobError> {
         let password = zeroize::Zeroizing::new(password.to_owned());
         let known = stored.is_some();
         let stored: Arc<str> = stored.map_or_else(|| self.decoy.clone(), Arc::from);
+        let decoys = self.clone();
         self.run(move |h| {
+            let legacy = Hasher::is_legacy(&stored);
             let matched = h.verify(&password, &stored)? && known;
+            decoys.count(legacy);
+            if legacy_present {
+                let other = if legacy {
+                    decoys.decoy.to_string()
+                } else {
+                    decoys.legacy_decoy(h)?
+                };
+                let _ = h.verify(&password, &other);
+                decoys.count(!legacy);
+            }
             Ok((matched, matched && h.needs_rehash(&stored)))
         })
         .await
+    }
+
+    fn legacy_decoy(&self, hasher: &Hasher) -> Result<String, HashError> {
+        if let Some(hash) = self.legacy_decoy.get() {
+            return Ok(hash.clone());
+        }
+        let hash = hasher.legacy_decoy_hash()?;
+        Ok(self.legacy_decoy.get_or_init(|| hash).clone())
+    }
+
+    fn count(&self, legacy: bool) {
+        let counter = if legacy {
+            &self.work.bcrypt
+        } else {
+            &self.work.argon2
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Verifications done so far, `(argon2id, bcrypt)`, real and decoy alike: tests compare
+    /// the work of login paths with these instead of with a stopwatch.
+    pub fn verifications(&self) -> (u64, u64) {
+        (
+            self.work.argon2.load(Ordering::Relaxed),
+            self.work.bcrypt.load(Ordering::Relaxed),
+        )
     }
 }

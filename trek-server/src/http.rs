@@ -21,6 +21,9 @@ use crate::store::UserRow;
 /// The largest request body accepted, in bytes (TREK's `100kb`).
 pub const BODY_LIMIT: usize = 100 * 1024;
 
+/// How long a client may take to send a body of at most [`BODY_LIMIT`].
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The directives after `style-src`, the same in both CSP variants.
 macro_rules! csp_tail {
     () => {
@@ -69,9 +72,22 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// The client address as text, for rate-limit keys and the audit log.
+    /// The client address as text, for the audit log.
     pub fn ip(&self) -> String {
         self.client_ip.to_string()
+    }
+
+    /// The rate-limit key for the client: the IPv4 address, or the /64 an IPv6 address belongs
+    /// to, since one IPv6 subscriber usually holds a whole /64 and could otherwise take a
+    /// fresh bucket per address.
+    pub fn limit_key(&self) -> String {
+        match self.client_ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        }
     }
 }
 
@@ -83,7 +99,24 @@ pub enum SessionState {
     /// A token was sent and refused (bad signature, expired, stale password version, gone user).
     Invalid,
     /// A valid session of this user, loaded fresh from the database for this request.
-    Valid(Arc<UserRow>),
+    Valid(Arc<Session>),
+}
+
+/// A verified session.
+#[derive(Debug)]
+pub struct Session {
+    /// The account, as stored now.
+    pub user: UserRow,
+    /// SHA-256 hex of the token, which is how logout names it.
+    pub token_hash: String,
+    /// When the token expires, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// SHA-256 hex of a session token.
+pub fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A JSON error response: `{"error": message}`, plus `code` when given.
@@ -309,7 +342,7 @@ pub async fn context<E: Endpoint>(
         .as_socket_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
     let trust = &state.config.trust_proxy;
-    let forwarded = joined(req.headers(), "x-forwarded-for");
+    let forwarded = joined(req.headers(), "x-forwarded-for", ", ");
     let client_ip = net::client_ip(peer, forwarded.as_deref(), trust);
     let https = trust.trusts_peer(peer) && forwarded_proto_is_https(req.headers());
     req.extensions_mut()
@@ -317,13 +350,16 @@ pub async fn context<E: Endpoint>(
     ep.call(req).await.map(IntoResponse::into_response)
 }
 
-fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers
+/// Every value of a header, joined with `sep`. Values with bytes outside visible ASCII are
+/// kept (lossily decoded) rather than dropped: dropping a whole `X-Forwarded-For` line because
+/// the client planted one odd byte in it would also drop the real address a proxy appended.
+fn joined(headers: &HeaderMap, name: &str, sep: &str) -> Option<String> {
+    let values: Vec<String> = headers
         .get_all(name)
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
-    (!values.is_empty()).then(|| values.join(", "))
+    (!values.is_empty()).then(|| values.join(sep))
 }
 
 fn forwarded_proto_is_https(headers: &HeaderMap) -> bool {
@@ -357,11 +393,14 @@ pub async fn https_redirect<E: Endpoint>(
     if !state.config.force_https || secure || req.uri().path() == "/api/health" {
         return ep.call(req).await.map(IntoResponse::into_response);
     }
-    let Some(host) = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-    else {
+    // With APP_URL set, the redirect goes to its host rather than to whatever Host header
+    // arrived, so a forged Host cannot turn the redirect (or a cache of it) elsewhere.
+    let configured = state.config.app_url.as_deref().and_then(url_host);
+    let Some(host) = configured.or_else(|| {
+        req.headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+    }) else {
         return Ok(json_error(
             StatusCode::BAD_REQUEST,
             "Host header required",
@@ -374,6 +413,13 @@ pub async fn https_redirect<E: Endpoint>(
         .status(StatusCode::MOVED_PERMANENTLY)
         .header(header::LOCATION, location)
         .finish())
+}
+
+/// The `host[:port]` of an absolute URL such as `APP_URL`.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then_some(host)
 }
 
 /// Reads the body under the 100 kB limit (413 beyond it) and gives body-less writes an empty
@@ -395,7 +441,15 @@ pub async fn body<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Res
             None,
         ));
     }
-    let bytes = match req.take_body().into_bytes_limit(BODY_LIMIT).await {
+    let read = tokio::time::timeout(BODY_TIMEOUT, req.take_body().into_bytes_limit(BODY_LIMIT));
+    let Ok(read) = read.await else {
+        return Ok(json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request body not received in time",
+            None,
+        ));
+    };
+    let bytes = match read {
         Ok(b) => b,
         Err(poem::error::ReadBodyError::PayloadTooLarge) => {
             return Ok(json_error(
@@ -416,7 +470,16 @@ pub async fn body<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Res
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if bytes.is_empty() && writes {
+    let json_or_none = req.headers().get(header::CONTENT_TYPE).is_none_or(|v| {
+        v.to_str().is_ok_and(|t| {
+            t.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+    });
+    // Only a body-less request that did not claim another type becomes `{}`: an empty form
+    // post keeps its type and so still meets the JSON-only endpoints' 415.
+    if bytes.is_empty() && writes && json_or_none {
         req.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -486,10 +549,9 @@ pub async fn session<E: Endpoint>(
     mut req: Request,
     state: AppState,
 ) -> poem::Result<Response> {
-    let cookie = req
-        .headers()
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok());
+    // HTTP/2 sends each cookie as its own header; read them all.
+    let cookies = joined(req.headers(), "cookie", "; ");
+    let cookie = cookies.as_deref();
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -500,8 +562,9 @@ pub async fn session<E: Endpoint>(
         Some(token) => resolve(&state, &token).await?,
     };
 
-    if let SessionState::Valid(user) = &resolved {
-        let refusal = account_policies(&state, user, req.method(), req.uri().path()).await?;
+    if let SessionState::Valid(session) = &resolved {
+        let refusal =
+            account_policies(&state, &session.user, req.method(), req.uri().path()).await?;
         if let Some(refusal) = refusal {
             return Ok(refusal);
         }
@@ -550,14 +613,19 @@ async fn resolve(state: &AppState, token: &str) -> poem::Result<SessionState> {
     let Ok(claims) = session::verify(&state.signing.current(), token, state.now_secs()) else {
         return Ok(SessionState::Invalid);
     };
+    let hash = token_hash(token);
     let user = state
         .store
-        .user_by_id(claims.user_id)
+        .session_user(claims.user_id, &hash)
         .await
         .map_err(poem::error::InternalServerError)?;
     Ok(match user {
         Some(user) if user.password_version == claims.password_version => {
-            SessionState::Valid(Arc::new(user))
+            SessionState::Valid(Arc::new(Session {
+                user,
+                token_hash: hash,
+                expires_at: claims.expires_at,
+            }))
         }
         _ => SessionState::Invalid,
     })

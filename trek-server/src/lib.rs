@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod bootstrap;
 pub mod config;
+pub mod conn;
 pub mod docs;
 pub mod hashing;
 pub mod http;
@@ -59,7 +60,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Running, Sta
         .and_then(|a| a.as_socket_addr().copied())
         .unwrap_or(addr);
     let endpoint = app::endpoint(state.clone());
-    let task = tokio::spawn(Server::new_with_acceptor(acceptor).run(endpoint));
+    let idle = std::time::Duration::from_secs(state.config.idle_timeout_secs);
+    let server = Server::new_with_acceptor(conn::TimedAcceptor::new(acceptor, idle));
+    let task = tokio::spawn(server.run(endpoint));
     Ok(Running {
         local_addr,
         task,

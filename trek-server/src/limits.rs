@@ -26,9 +26,12 @@ pub enum Bucket {
     Reset,
     /// Manual backup creation: 3 per hour.
     Backup,
-    /// Failed logins per account, whatever the address: 10 per 15 minutes.
+    /// Login attempts per account, whatever the address: 10 per 15 minutes. Every attempt is
+    /// counted before the password is checked and successful ones are refunded, so this
+    /// bounds failures even when they arrive all at once.
     AccountLogin,
-    /// Failed MFA codes per account: 10 per 15 minutes.
+    /// Two-factor code attempts per account, counted and refunded the same way: 10 failures
+    /// per 15 minutes.
     AccountMfa,
 }
 
@@ -72,6 +75,8 @@ pub trait RateLimits: Send + Sync {
     fn limited(&self, bucket: Bucket, key: &str, now_ms: u64) -> Option<u64>;
     /// Counts an attempt without deciding.
     fn record(&self, bucket: Bucket, key: &str, now_ms: u64);
+    /// Takes back one attempt of the current window (one that turned out legitimate).
+    fn refund(&self, bucket: Bucket, key: &str, now_ms: u64);
 }
 
 /// Counters in this process's memory, bounded per bucket.
@@ -114,6 +119,12 @@ impl RateLimits for MemoryLimits {
     fn record(&self, bucket: Bucket, key: &str, now_ms: u64) {
         if let Some(l) = self.get(bucket) {
             l.record(key, now_ms);
+        }
+    }
+
+    fn refund(&self, bucket: Bucket, key: &str, now_ms: u64) {
+        if let Some(l) = self.get(bucket) {
+            l.refund(key, now_ms);
         }
     }
 }

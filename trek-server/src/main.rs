@@ -61,19 +61,22 @@ async fn shutdown_signal() {
 }
 
 /// Prints the OpenAPI document, built against a throw-away data directory so nothing of the
-/// real one is touched.
+/// real one is touched; nothing but the document reaches stdout.
 async fn print_openapi(mut config: Config) -> ExitCode {
-    let Ok(dir) = tempfile_dir() else {
-        eprintln!("trek: cannot create a temporary folder");
-        return ExitCode::FAILURE;
+    let dir = match private_temp_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("trek: cannot create a temporary folder: {e}");
+            return ExitCode::FAILURE;
+        }
     };
     config.data_dir = dir.join("data");
     config.uploads_dir = dir.join("uploads");
-    config.admin_email = None;
-    let result = bootstrap::prepare(config, Arc::new(SystemClock)).await;
-    let code = match result {
+    config.encryption_key = None;
+    let code = match bootstrap::prepare_unseeded(config, Arc::new(SystemClock)).await {
         Ok(state) => {
             print!("{}", app::openapi_document(&state));
+            state.store.close().await;
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -85,8 +88,10 @@ async fn print_openapi(mut config: Config) -> ExitCode {
     code
 }
 
-fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("trek-openapi-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+/// A new folder with an unguessable name, created (not reused) so no one can plant it first.
+fn private_temp_dir() -> std::io::Result<std::path::PathBuf> {
+    let name = format!("trek-openapi-{}", hex::encode(rand::random::<[u8; 12]>()));
+    let dir = std::env::temp_dir().join(name);
+    std::fs::create_dir(&dir)?;
     Ok(dir)
 }

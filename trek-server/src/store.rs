@@ -284,6 +284,21 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Whether any account still has a bcrypt hash from TREK (not yet upgraded at login).
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn has_legacy_hashes(&self) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE password_hash LIKE '$2%')",
+            )
+            .fetch_one(&self.pool)
+            .await?,
+        )
+    }
+
     /// The account with this id.
     ///
     /// # Errors
@@ -295,6 +310,50 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    /// The account with this id, unless the session token hashing to `token_hash` was
+    /// logged out: one query for both, since it runs on every authenticated request.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn session_user(&self, id: i64, token_hash: &str) -> StoreResult<Option<UserRow>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = ? AND NOT EXISTS \
+             (SELECT 1 FROM revoked_sessions WHERE token_hash = ?)"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(id)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Ends one session token (logout) until `expires_at` (seconds), when it dies anyway.
+    /// Entries past their expiry are dropped on the way.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn revoke_session(
+        &self,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM revoked_sessions WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO revoked_sessions (token_hash, expires_at) VALUES (?, ?)",
+        )
+        .bind(token_hash)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// The account whose e-mail equals `email` ignoring ASCII case, as TREK looks it up.

@@ -281,12 +281,24 @@ fn invite_problem(invite: &InviteRow, now_secs: i64) -> Result<(), InviteProblem
         return Err(InviteProblem::FullyUsed);
     }
     if let Some(expires) = &invite.expires_at {
-        let parsed = chrono::DateTime::parse_from_rfc3339(expires).map(|t| t.timestamp());
-        if parsed.is_err() || parsed.is_ok_and(|t| t <= now_secs) {
-            return Err(InviteProblem::Expired);
+        match parse_expiry(expires) {
+            Some(t) if t > now_secs => {}
+            _ => return Err(InviteProblem::Expired),
         }
     }
     Ok(())
+}
+
+/// An invite's expiry: ISO 8601 as TREK writes it, or SQLite's `YYYY-MM-DD HH:MM:SS` (UTC).
+fn parse_expiry(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp())
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc().timestamp())
+        })
 }
 
 fn invite_error(problem: InviteProblem, not_found: ApiError) -> ApiError {
@@ -379,7 +391,7 @@ impl AuthApi {
     /// Looks up an invite link. Shares the login rate limit.
     #[oai(path = "/api/auth/invite/:token", method = "get")]
     async fn invite(&self, req: &Request, token: Path<String>) -> ApiResult<Json<InviteInfo>> {
-        self.limit(Bucket::Login, &context(req).ip())?;
+        self.limit(Bucket::Login, &context(req).limit_key())?;
         let invite = self
             .state
             .store
@@ -405,7 +417,7 @@ impl AuthApi {
         body: Json<RegisterRequest>,
     ) -> ApiResult<RegisterResponse> {
         let ctx = context(req);
-        self.limit(Bucket::Login, &ctx.ip())?;
+        self.limit(Bucket::Login, &ctx.limit_key())?;
         let state = &self.state;
         let body = body.0;
         let username = body.username.as_ref().map_or("", |t| t.as_str().trim());
@@ -422,7 +434,10 @@ impl AuthApi {
                 .ok_or_else(invalid)?;
             invite_problem(&invite, state.now_secs()).map_err(|p| invite_error(p, invalid()))?;
         }
-        if invite_hash.is_none() && state.store.count_users().await? > 0 {
+        // TREK skipped this check while no account existed, which on an OIDC-only install (no
+        // seeded admin) let the first anonymous visitor register as admin. trek always seeds
+        // an admin otherwise, so the check can always apply.
+        if invite_hash.is_none() {
             let toggles = auth_toggles(&state.config, &self.settings().await?);
             if !toggles.password_registration {
                 return Err(ApiError::forbidden(
@@ -504,7 +519,7 @@ impl AuthApi {
     #[oai(path = "/api/auth/login", method = "post")]
     async fn login(&self, req: &Request, body: Json<LoginRequest>) -> ApiResult<LoginResponse> {
         let ctx = context(req);
-        self.limit(Bucket::Login, &ctx.ip())?;
+        self.limit(Bucket::Login, &ctx.limit_key())?;
         let state = &self.state;
         if !auth_toggles(&state.config, &self.settings().await?).password_login {
             return Err(ApiError::forbidden(
@@ -518,18 +533,15 @@ impl AuthApi {
             return Err(ApiError::bad_request("Email and password are required"));
         };
 
+        // Counted before the slow check and refunded on success, so a burst of parallel
+        // guesses cannot all run before the first failures are recorded.
         let account_key = email.to_lowercase();
-        if let Some(retry) =
-            state
-                .limits
-                .limited(Bucket::AccountLogin, &account_key, state.now_ms())
-        {
-            return Err(ApiError::too_many(retry));
-        }
+        self.limit(Bucket::AccountLogin, &account_key)?;
         let user = state.store.user_by_email(email).await?;
         let known_id = user.as_ref().map(|u| u.id);
         let stored = user.as_ref().map(|u| u.password_hash.as_str());
-        let (matched, rehash) = match state.passwords.verify(password, stored).await {
+        let legacy = state.store.has_legacy_hashes().await?;
+        let (matched, rehash) = match state.passwords.verify(password, stored, legacy).await {
             Ok(result) => result,
             Err(crate::hashing::HashJobError::Hash(e)) => {
                 tracing::error!(error = %e, "stored password hash unreadable");
@@ -538,9 +550,6 @@ impl AuthApi {
             Err(e) => return Err(e.into()),
         };
         let Some(user) = user.filter(|_| matched) else {
-            state
-                .limits
-                .record(Bucket::AccountLogin, &account_key, state.now_ms());
             let reason = if known_id.is_some() {
                 "wrong_password"
             } else {
@@ -558,6 +567,9 @@ impl AuthApi {
             return Err(ApiError::unauthorized("Invalid email or password"));
         };
 
+        state
+            .limits
+            .refund(Bucket::AccountLogin, &account_key, state.now_ms());
         if rehash {
             let new_hash = state.passwords.hash(password).await?;
             state
@@ -590,15 +602,22 @@ impl AuthApi {
         ))
     }
 
-    /// Clears the session cookie. Always allowed, whatever the session's state.
+    /// Ends the session: the token sent (cookie or bearer) stops working and the cookie is
+    /// cleared. Always allowed, whatever the session's state; other sessions are untouched.
     #[oai(path = "/api/auth/logout", method = "post")]
-    async fn logout(&self, req: &Request) -> ClearedResponse {
+    async fn logout(&self, req: &Request) -> ApiResult<ClearedResponse> {
         let ctx = context(req);
-        if let Some(SessionState::Valid(user)) = req.extensions().get::<SessionState>() {
-            audit::record(&self.state, Some(user.id), "user.logout", None, &ctx.ip()).await;
+        if let Some(SessionState::Valid(session)) = req.extensions().get::<SessionState>() {
+            let state = &self.state;
+            let now = state.now_secs();
+            state
+                .store
+                .revoke_session(&session.token_hash, session.expires_at, now)
+                .await?;
+            audit::record(state, Some(session.user.id), "user.logout", None, &ctx.ip()).await;
         }
         let cookie = self.state.config.cookie.clear_cookie(ctx.https);
-        ClearedResponse::Ok(Json(Success { success: true }), cookie)
+        Ok(ClearedResponse::Ok(Json(Success { success: true }), cookie))
     }
 
     /// The signed-in account.
@@ -619,7 +638,7 @@ impl AuthApi {
         body: Json<ChangePasswordRequest>,
     ) -> ApiResult<PasswordChangedResponse> {
         let ctx = context(req);
-        self.limit(Bucket::PasswordChange, &ctx.ip())?;
+        self.limit(Bucket::PasswordChange, &ctx.limit_key())?;
         let state = &self.state;
         if !auth_toggles(&state.config, &self.settings().await?).password_login {
             return Err(ApiError::forbidden("Password authentication is disabled."));
@@ -631,7 +650,7 @@ impl AuthApi {
         check_policy(new).map_err(|v| ApiError::bad_request(&v.to_string()))?;
         let (matched, _) = state
             .passwords
-            .verify(current, Some(&auth.0.password_hash))
+            .verify(current, Some(&auth.0.password_hash), false)
             .await?;
         if !matched {
             return Err(ApiError::unauthorized("Current password is incorrect"));

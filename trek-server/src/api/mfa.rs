@@ -246,24 +246,21 @@ impl MfaApi {
         Ok(false)
     }
 
-    fn refuse_code(&self, user_id: i64) -> ApiError {
-        let key = format!("user:{user_id}");
-        self.state
-            .limits
-            .record(Bucket::AccountMfa, &key, self.state.now_ms());
-        ApiError::unauthorized("Invalid verification code")
+    fn account_key(user_id: i64) -> String {
+        format!("user:{user_id}")
     }
 
-    fn account_limited(&self, user_id: i64) -> ApiResult<()> {
-        let key = format!("user:{user_id}");
-        match self
-            .state
+    /// Counts a code attempt against the account before the code is checked; successes are
+    /// refunded, so the limit bounds failures even when they arrive all at once.
+    fn count_attempt(&self, user_id: i64) -> ApiResult<()> {
+        limit(&self.state, Bucket::AccountMfa, &Self::account_key(user_id))
+    }
+
+    fn refund_attempt(&self, user_id: i64) {
+        let key = Self::account_key(user_id);
+        self.state
             .limits
-            .limited(Bucket::AccountMfa, &key, self.state.now_ms())
-        {
-            Some(retry) => Err(ApiError::too_many(retry)),
-            None => Ok(()),
-        }
+            .refund(Bucket::AccountMfa, &key, self.state.now_ms());
     }
 
     fn session(&self, user_id: i64, version: i64, ctx: &RequestContext) -> (String, String) {
@@ -309,7 +306,7 @@ impl MfaApi {
         body: Json<CodeRequest>,
     ) -> ApiResult<EnableResponse> {
         let ctx = context(req);
-        limit(&self.state, Bucket::Mfa, &ctx.ip())?;
+        limit(&self.state, Bucket::Mfa, &ctx.limit_key())?;
         let user = auth.0;
         let code = text(body.code.as_ref());
         if code.is_empty() {
@@ -388,7 +385,7 @@ impl MfaApi {
         body: Json<DisableRequest>,
     ) -> ApiResult<DisableResponse> {
         let ctx = context(req);
-        limit(&self.state, Bucket::MfaDisable, &ctx.ip())?;
+        limit(&self.state, Bucket::MfaDisable, &ctx.limit_key())?;
         let user = auth.0;
         if self.state.store.setting("require_mfa").await?.as_deref() == Some("true") {
             return Err(ApiError::forbidden(
@@ -411,11 +408,11 @@ impl MfaApi {
         else {
             return Err(ApiError::bad_request("MFA is not enabled"));
         };
-        self.account_limited(user.id)?;
+        self.count_attempt(user.id)?;
         let (matched, _) = self
             .state
             .passwords
-            .verify(password, Some(&user.password_hash))
+            .verify(password, Some(&user.password_hash), false)
             .await?;
         if !matched {
             return Err(ApiError::unauthorized("Incorrect password"));
@@ -425,7 +422,7 @@ impl MfaApi {
             .spend_totp(user.id, &secret, code, mfa_last_step)
             .await?
         {
-            return Err(self.refuse_code(user.id));
+            return Err(ApiError::unauthorized("Invalid verification code"));
         }
         let Some(version) = self
             .state
@@ -435,6 +432,7 @@ impl MfaApi {
         else {
             return Err(ApiError::bad_request("MFA is not enabled"));
         };
+        self.refund_attempt(user.id);
         audit::record(
             &self.state,
             Some(user.id),
@@ -463,7 +461,7 @@ impl MfaApi {
         body: Json<VerifyLoginRequest>,
     ) -> ApiResult<VerifyLoginResponse> {
         let ctx = context(req);
-        limit(&self.state, Bucket::Mfa, &ctx.ip())?;
+        limit(&self.state, Bucket::Mfa, &ctx.limit_key())?;
         let (token, code) = (text(body.mfa_token.as_ref()), text(body.code.as_ref()));
         if token.is_empty() || code.is_empty() {
             return Err(ApiError::bad_request(
@@ -508,7 +506,7 @@ impl MfaApi {
         {
             return Err(expired());
         }
-        self.account_limited(user_id)?;
+        self.count_attempt(user_id)?;
 
         let secret = self.open_secret(&sealed).map_err(|_| expired())?;
         let spent = self
@@ -516,11 +514,12 @@ impl MfaApi {
             .await?
             || self.spend_backup_code(user_id, code).await?;
         if !spent {
-            return Err(self.refuse_code(user_id));
+            return Err(ApiError::unauthorized("Invalid verification code"));
         }
         if !self.state.store.use_mfa_login_token(jti, exp, now).await? {
             return Err(expired());
         }
+        self.refund_attempt(user_id);
 
         self.state
             .store

@@ -185,7 +185,7 @@ impl<'a> ApiExtractor<'a> for Auth {
             poem::Error::from_response(resp)
         };
         match req.extensions().get::<SessionState>() {
-            Some(SessionState::Valid(user)) => Ok(Self(user.clone())),
+            Some(SessionState::Valid(session)) => Ok(Self(Arc::new(session.user.clone()))),
             Some(SessionState::Invalid) => Err(refuse("Invalid or expired token")),
             _ => Err(refuse("Access token required")),
         }
@@ -230,7 +230,14 @@ pub fn new_session(
     ctx: &RequestContext,
 ) -> (String, String) {
     let now = state.now_secs();
-    let token = trek_lib::session::issue(&state.signing.current(), user_id, password_version, now);
+    let signing = state.signing.current();
+    let token = trek_lib::session::issue_unique(
+        &signing,
+        user_id,
+        password_version,
+        now,
+        &mut rand::rngs::OsRng,
+    );
     let cookie = state.config.cookie.set_cookie(&token, ctx.https, now);
     (token, cookie)
 }

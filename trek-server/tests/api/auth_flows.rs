@@ -366,3 +366,47 @@ async fn the_audit_log_records_the_derived_client_address() {
         "the right-most hop, not the spoofable left-most"
     );
 }
+
+#[tokio::test]
+async fn logout_ends_the_token_it_was_sent_with_and_no_other() {
+    let app = spawn_app().await;
+    let phone = app.user("lars").await;
+    let laptop = app.login("lars@example.test", STRONG).await.body["token"]
+        .as_str()
+        .expect("t")
+        .to_owned();
+    for (logout_cred, token) in [(Cred::Bearer(&phone), &phone)] {
+        let r = app
+            .call(Method::POST, "/api/auth/logout", logout_cred, None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let after = app.get("/api/auth/me", Cred::Bearer(token)).await;
+        assert_eq!(
+            (after.status, after.error()),
+            (StatusCode::UNAUTHORIZED, "Invalid or expired token")
+        );
+        assert_eq!(
+            app.get("/api/auth/me", Cred::Cookie(token)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(&laptop)).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/logout",
+            Cred::Cookie(&laptop),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(&laptop)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let log = app.state.store.audit_actions().await.expect("audit");
+    assert_eq!(log.iter().filter(|(a, ..)| a == "user.logout").count(), 2);
+}

@@ -6,6 +6,7 @@ mod helpers;
 mod auth_flows;
 mod binary;
 mod errors;
+mod hardening;
 mod http_layer;
 mod invites;
 mod mfa;

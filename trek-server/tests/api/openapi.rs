@@ -121,3 +121,31 @@ async fn swagger_ui_renders_in_headless_chromium() {
         "the login operation is shown"
     );
 }
+
+#[test]
+fn the_openapi_subcommand_prints_exactly_the_committed_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_trek-server"))
+        .arg("openapi")
+        .current_dir(dir.path())
+        .env("ADMIN_EMAIL", "a@example.test")
+        .env("ADMIN_PASSWORD", "Adm1n!Secret#42")
+        .output()
+        .expect("binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).expect("utf-8");
+    serde_json::from_str::<serde_json::Value>(&printed).expect("stdout is only the JSON document");
+    let committed = std::fs::read_to_string(committed_path()).expect("committed document");
+    assert!(
+        printed == committed,
+        "`trek-server openapi` differs from openapi/trek.json"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "the working directory is left alone"
+    );
+}
