@@ -8,4 +8,5 @@ pub mod password;
 pub mod ratelimit;
 pub mod secrets;
 pub mod session;
+pub mod ssrf;
 pub mod totp;
