@@ -73,10 +73,20 @@ typedef uint32_t trek_secret_kind;
 extern "C" {
 #endif // __cplusplus
 
-// The library version, a static NUL-terminated string (not to be freed).
+// The library version, a static NUL-terminated string.
+//
+// Ownership: the string belongs to the library and lives for the whole program; do not free
+// it. Thread safety: safe to call from any thread.
+//
+// # Safety
+//
+// No pointer arguments: always safe to call.
 const char *trek_version(void);
 
 // Frees a string this library returned through a `char **` out-parameter. NULL is ignored.
+//
+// Ownership: takes the string back from the caller. Thread safety: any thread may free a
+// string, as long as no other thread still uses it.
 //
 // # Safety
 //
@@ -87,8 +97,12 @@ void trek_string_free(char *s);
 // A readable reason for the calling thread's last failed call, or an empty string when no
 // call on this thread has failed. Never NULL.
 //
-// The string belongs to the library: do not free it. It stays valid until the next failing
-// call on the same thread.
+// Ownership: the string belongs to the library; do not free it. It stays valid until the
+// next failing call on the same thread. Thread safety: each thread has its own message.
+//
+// # Safety
+//
+// No pointer arguments: always safe to call.
 const char *trek_last_error_message(void);
 
 // The client's address for a request that arrived from `peer`, per `TRUST_PROXY`:
@@ -160,8 +174,14 @@ trek_result trek_password_verify(const char *password,
 // A limiter allowing `max` attempts per key in each window of `window_ms` milliseconds, with
 // bounded memory (at most 100,000 keys tracked; the oldest windows are forgotten first).
 //
-// Returns NULL when `max` or `window_ms` is zero (see `trek_last_error_message`). The
-// caller owns the limiter and frees it with `trek_rate_limiter_free`.
+// Returns NULL when `max` or `window_ms` is zero (see `trek_last_error_message`).
+//
+// Ownership: the caller owns the limiter and frees it with `trek_rate_limiter_free`.
+// Thread safety: safe to call from any thread; the limiter may then be shared.
+//
+// # Safety
+//
+// No pointer arguments: always safe to call.
 trek_rate_limiter *trek_rate_limiter_new(uint32_t max, uint64_t window_ms);
 
 // Counts an attempt for `key` at `now_ms` (milliseconds on any monotonic scale the caller
@@ -180,6 +200,8 @@ trek_result trek_rate_limiter_check(const trek_rate_limiter *limiter,
                                     uint64_t *retry_after_ms_out);
 
 // Frees a limiter. NULL is ignored.
+//
+// Ownership: takes the limiter back. Thread safety: only once no thread uses it any more.
 //
 // # Safety
 //

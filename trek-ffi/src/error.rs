@@ -81,8 +81,12 @@ pub(crate) fn guard(body: impl FnOnce() -> FfiResult) -> trek_result {
 /// A readable reason for the calling thread's last failed call, or an empty string when no
 /// call on this thread has failed. Never NULL.
 ///
-/// The string belongs to the library: do not free it. It stays valid until the next failing
-/// call on the same thread.
+/// Ownership: the string belongs to the library; do not free it. It stays valid until the
+/// next failing call on the same thread. Thread safety: each thread has its own message.
+///
+/// # Safety
+///
+/// No pointer arguments: always safe to call.
 #[unsafe(no_mangle)]
 pub extern "C" fn trek_last_error_message() -> *const c_char {
     LAST_ERROR.with(|slot| match slot.borrow().as_ref() {

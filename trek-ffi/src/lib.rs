@@ -27,13 +27,23 @@ use std::ffi::c_char;
 
 use error::guard;
 
-/// The library version, a static NUL-terminated string (not to be freed).
+/// The library version, a static NUL-terminated string.
+///
+/// Ownership: the string belongs to the library and lives for the whole program; do not free
+/// it. Thread safety: safe to call from any thread.
+///
+/// # Safety
+///
+/// No pointer arguments: always safe to call.
 #[unsafe(no_mangle)]
 pub extern "C" fn trek_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
 /// Frees a string this library returned through a `char **` out-parameter. NULL is ignored.
+///
+/// Ownership: takes the string back from the caller. Thread safety: any thread may free a
+/// string, as long as no other thread still uses it.
 ///
 /// # Safety
 ///

@@ -17,8 +17,14 @@ pub struct trek_rate_limiter {
 /// A limiter allowing `max` attempts per key in each window of `window_ms` milliseconds, with
 /// bounded memory (at most 100,000 keys tracked; the oldest windows are forgotten first).
 ///
-/// Returns NULL when `max` or `window_ms` is zero (see `trek_last_error_message`). The
-/// caller owns the limiter and frees it with `trek_rate_limiter_free`.
+/// Returns NULL when `max` or `window_ms` is zero (see `trek_last_error_message`).
+///
+/// Ownership: the caller owns the limiter and frees it with `trek_rate_limiter_free`.
+/// Thread safety: safe to call from any thread; the limiter may then be shared.
+///
+/// # Safety
+///
+/// No pointer arguments: always safe to call.
 #[unsafe(no_mangle)]
 pub extern "C" fn trek_rate_limiter_new(max: u32, window_ms: u64) -> *mut trek_rate_limiter {
     let mut made = std::ptr::null_mut();
@@ -76,6 +82,8 @@ pub unsafe extern "C" fn trek_rate_limiter_check(
 }
 
 /// Frees a limiter. NULL is ignored.
+///
+/// Ownership: takes the limiter back. Thread safety: only once no thread uses it any more.
 ///
 /// # Safety
 ///
