@@ -113,6 +113,25 @@ pub struct Session {
     pub expires_at: i64,
 }
 
+/// Cookies a handler wants set besides the one its response type declares (the device
+/// cookie); the session layer appends them as further `Set-Cookie` headers.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraCookies(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl ExtraCookies {
+    /// Adds a `Set-Cookie` value.
+    pub fn push(&self, cookie: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(cookie);
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 /// SHA-256 hex of a session token.
 pub fn token_hash(token: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -570,7 +589,15 @@ pub async fn session<E: Endpoint>(
         }
     }
     req.extensions_mut().insert(resolved);
-    ep.call(req).await.map(IntoResponse::into_response)
+    let extra = ExtraCookies::default();
+    req.extensions_mut().insert(extra.clone());
+    let mut resp = ep.call(req).await.map(IntoResponse::into_response)?;
+    for cookie in extra.take() {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(resp)
 }
 
 /// The account-wide policies, checked on every authenticated request of every surface

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod config;
 pub mod conn;
+pub mod devices;
 pub mod docs;
 pub mod hashing;
 pub mod http;

@@ -127,6 +127,17 @@ pub struct MfaEnable<'a> {
     pub now: &'a str,
 }
 
+/// What turning two-factor authentication off did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaDisable {
+    /// Off now; the new password version.
+    Disabled(i64),
+    /// It was not on.
+    NotEnabled,
+    /// Refused: the policy requires it.
+    RequiredByPolicy,
+}
+
 /// What a new account is made of.
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
@@ -785,14 +796,32 @@ impl Store {
     }
 
     /// Turns two-factor authentication off (keeping the last used step, so old codes stay
-    /// spent), ends any enrolment and bumps the password version. Returns the new version, or
-    /// `None` when it was already off.
+    /// spent), ends any enrolment and bumps the password version.
+    ///
+    /// With `honour_policy`, refuses while `require_mfa` is on; the check shares the write
+    /// transaction, so a concurrent switch of the policy cannot slip between them. An admin's
+    /// reset of another user passes `false`.
     ///
     /// # Errors
     ///
     /// The database failed.
-    pub async fn disable_mfa(&self, user_id: i64, now: &str) -> StoreResult<Option<i64>> {
+    pub async fn disable_mfa(
+        &self,
+        user_id: i64,
+        now: &str,
+        honour_policy: bool,
+    ) -> StoreResult<MfaDisable> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if honour_policy {
+            let required: Option<String> =
+                sqlx::query_scalar("SELECT value FROM app_settings WHERE key = 'require_mfa'")
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .flatten();
+            if required.as_deref() == Some("true") {
+                return Ok(MfaDisable::RequiredByPolicy);
+            }
+        }
         let version: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET mfa_enabled = 0, mfa_secret = NULL, mfa_backup_codes = NULL, \
              password_version = password_version + 1, updated_at = ? \
@@ -807,7 +836,38 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(version)
+        Ok(version.map_or(MfaDisable::NotEnabled, MfaDisable::Disabled))
+    }
+
+    /// Sets `require_mfa`. Turning it on succeeds only while `admin_id` has two-factor
+    /// authentication on, checked in the same write transaction (decision 13), so the admin
+    /// cannot be disabling it at that very moment. Returns whether the setting was written.
+    ///
+    /// # Errors
+    ///
+    /// The database failed.
+    pub async fn set_require_mfa(&self, admin_id: i64, on: bool) -> StoreResult<bool> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if on {
+            let has_mfa: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = ? AND COALESCE(mfa_enabled, 0) != 0)",
+            )
+            .bind(admin_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !has_mfa {
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO app_settings (key, value) VALUES ('require_mfa', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(if on { "true" } else { "false" })
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records an MFA-pending login token as used. `false` when it already was.
@@ -834,17 +894,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Whether an MFA-pending login token was already used.
+    /// Gives an MFA-pending login token back after a wrong code, so the user can try again.
     ///
     /// # Errors
     ///
     /// The database failed.
-    pub async fn mfa_login_token_used(&self, jti: &str) -> StoreResult<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mfa_login_tokens WHERE jti = ?")
+    pub async fn release_mfa_login_token(&self, jti: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM mfa_login_tokens WHERE jti = ?")
             .bind(jti)
-            .fetch_one(&self.pool)
+            .execute(&self.pool)
             .await?;
-        Ok(n > 0)
+        Ok(())
     }
 
     /// Closes the pool, checkpointing the WAL.

@@ -44,13 +44,12 @@ impl AdminApi {
             .user_by_id(id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("User not found"))?;
-        if self
+        let outcome = self
             .state
             .store
-            .disable_mfa(target.id, &self.state.now_db())
-            .await?
-            .is_none()
-        {
+            .disable_mfa(target.id, &self.state.now_db(), false)
+            .await?;
+        if outcome == crate::store::MfaDisable::NotEnabled {
             return Err(ApiError::bad_request("MFA is not enabled for this user"));
         }
         let at = self.state.now_db();

@@ -86,11 +86,17 @@ impl AppSettingsApi {
             summary.insert("allow_registration".into(), Value::String(v.0.clone()));
         }
         if let Some(v) = &body.require_mfa {
-            let normalized = if wants_mfa { "true" } else { "false" };
-            self.state
+            // Checked again inside the write: the admin might be turning MFA off right now.
+            if !self
+                .state
                 .store
-                .set_setting("require_mfa", normalized)
-                .await?;
+                .set_require_mfa(auth.0.id, wants_mfa)
+                .await?
+            {
+                return Err(ApiError::bad_request(
+                    "Enable two-factor authentication on your own account before requiring it for all users.",
+                ));
+            }
             summary.insert("require_mfa".into(), Value::String(v.0.clone()));
         }
         let details = (!summary.is_empty()).then_some(Value::Object(summary));

@@ -240,9 +240,17 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The longest e-mail address accepted (RFC 5321's path limit). TREK had none, which let an
+/// address too long for a QR code in, and that account could then never enrol in two-factor
+/// authentication.
+const MAX_EMAIL_LEN: usize = 254;
+
 /// TREK's `^[^\s@]+@[^\s@]+\.[^\s@]+$`: one `@`, no white space, and a dot inside the domain
-/// with something on both sides.
+/// with something on both sides; and at most [`MAX_EMAIL_LEN`] bytes.
 fn valid_email(email: &str) -> bool {
+    if email.len() > MAX_EMAIL_LEN {
+        return false;
+    }
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -534,10 +542,16 @@ impl AuthApi {
         };
 
         // Counted before the slow check and refunded on success, so a burst of parallel
-        // guesses cannot all run before the first failures are recorded.
-        let account_key = email.to_lowercase();
-        self.limit(Bucket::AccountLogin, &account_key)?;
+        // guesses cannot all run before the first failures are recorded. The owner's own
+        // devices count apart (see `devices`), so filling this bucket locks out only strangers.
         let user = state.store.user_by_email(email).await?;
+        let account_key = crate::devices::limiter_key(
+            state,
+            req,
+            user.as_ref().map(|u| u.id),
+            &email.to_lowercase(),
+        );
+        self.limit(Bucket::AccountLogin, &account_key)?;
         let known_id = user.as_ref().map(|u| u.id);
         let stored = user.as_ref().map(|u| u.password_hash.as_str());
         let legacy = state.store.has_legacy_hashes().await?;
@@ -589,6 +603,7 @@ impl AuthApi {
             ));
         }
         state.store.record_login(user.id, &state.now_db()).await?;
+        crate::devices::remember(state, req, user.id, ctx.https);
         let details = Some(json!({ "email": email }));
         audit::record(state, Some(user.id), "user.login", details, &ctx.ip()).await;
         let (token, cookie) = self.new_session(user.id, user.password_version, &ctx);
@@ -648,6 +663,11 @@ impl AuthApi {
         let new = non_empty(body.new_password.as_ref())
             .ok_or_else(|| ApiError::bad_request("New password is required"))?;
         check_policy(new).map_err(|v| ApiError::bad_request(&v.to_string()))?;
+        // Guesses of the current password count against the account like failed logins, so a
+        // stolen session cannot be used to guess it faster than the login form allows.
+        let account_key =
+            crate::devices::limiter_key(state, req, Some(auth.0.id), &auth.0.email.to_lowercase());
+        self.limit(Bucket::AccountLogin, &account_key)?;
         let (matched, _) = state
             .passwords
             .verify(current, Some(&auth.0.password_hash), false)
@@ -655,6 +675,9 @@ impl AuthApi {
         if !matched {
             return Err(ApiError::unauthorized("Current password is incorrect"));
         }
+        state
+            .limits
+            .refund(Bucket::AccountLogin, &account_key, state.now_ms());
         let hash = state.passwords.hash(new).await?;
         let version = state
             .store

@@ -22,7 +22,7 @@ use crate::audit;
 use crate::http::RequestContext;
 use crate::limits::Bucket;
 use crate::state::AppState;
-use crate::store::{MfaEnable, MfaState, UserRow};
+use crate::store::{MfaDisable, MfaEnable, MfaState, UserRow};
 
 /// How long an MFA-pending login token lives, in seconds.
 pub const MFA_TOKEN_TTL_SECS: i64 = 300;
@@ -144,6 +144,12 @@ pub enum VerifyLoginResponse {
 pub struct MfaApi {
     /// Shared state.
     pub state: AppState,
+}
+
+fn policy_refusal() -> ApiError {
+    ApiError::forbidden(
+        "Two-factor authentication cannot be disabled while it is required for all users.",
+    )
 }
 
 fn text(value: Option<&SecretText>) -> &str {
@@ -283,14 +289,16 @@ impl MfaApi {
             .state
             .secrets
             .seal(SecretKind::Mfa, &secret.to_base32());
+        let otpauth_url = totp::otpauth_url(&user.email, &secret);
+        // The QR code first: if it cannot be made, no enrolment is left half-started.
+        let qr_svg = qr_svg(&otpauth_url)?;
         let expires = self.state.now_secs() + PENDING_TTL_SECS;
         self.state
             .store
             .set_pending_mfa(user.id, &sealed, expires)
             .await?;
-        let otpauth_url = totp::otpauth_url(&user.email, &secret);
         Ok(Json(MfaSetup {
-            qr_svg: qr_svg(&otpauth_url)?,
+            qr_svg,
             secret: secret.to_base32().to_string(),
             otpauth_url,
         }))
@@ -327,9 +335,11 @@ impl MfaApi {
             .await?
             .and_then(|m| m.mfa_last_step);
         let last_u = last.and_then(|s| u64::try_from(s).ok());
+        self.count_attempt(user.id)?;
         let Some(step) = totp::verify(&secret, code, self.now_u64(), last_u) else {
             return Err(ApiError::unauthorized("Invalid verification code"));
         };
+        self.refund_attempt(user.id);
 
         let codes = totp::generate_backup_codes(&mut rand::rngs::OsRng);
         let plain: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
@@ -388,9 +398,7 @@ impl MfaApi {
         limit(&self.state, Bucket::MfaDisable, &ctx.limit_key())?;
         let user = auth.0;
         if self.state.store.setting("require_mfa").await?.as_deref() == Some("true") {
-            return Err(ApiError::forbidden(
-                "Two-factor authentication cannot be disabled while it is required for all users.",
-            ));
+            return Err(policy_refusal());
         }
         let (password, code) = (text(body.password.as_ref()), text(body.code.as_ref()));
         if password.is_empty() || code.is_empty() {
@@ -424,13 +432,15 @@ impl MfaApi {
         {
             return Err(ApiError::unauthorized("Invalid verification code"));
         }
-        let Some(version) = self
+        let version = match self
             .state
             .store
-            .disable_mfa(user.id, &self.state.now_db())
+            .disable_mfa(user.id, &self.state.now_db(), true)
             .await?
-        else {
-            return Err(ApiError::bad_request("MFA is not enabled"));
+        {
+            MfaDisable::Disabled(version) => version,
+            MfaDisable::NotEnabled => return Err(ApiError::bad_request("MFA is not enabled")),
+            MfaDisable::RequiredByPolicy => return Err(policy_refusal()),
         };
         self.refund_attempt(user.id);
         audit::record(
@@ -501,25 +511,35 @@ impl MfaApi {
         else {
             return Err(invalid_session());
         };
-        if int("pv").unwrap_or(0) != user.password_version
-            || self.state.store.mfa_login_token_used(jti).await?
-        {
+        if int("pv").unwrap_or(0) != user.password_version {
             return Err(expired());
         }
-        self.count_attempt(user_id)?;
+        let attempt_key = crate::devices::limiter_key(
+            &self.state,
+            req,
+            Some(user_id),
+            &Self::account_key(user_id),
+        );
+        limit(&self.state, Bucket::AccountMfa, &attempt_key)?;
 
+        // The token is claimed before any code is looked at, so parallel requests on one token
+        // cannot each spend a code; a wrong code releases it for another try.
+        if !self.state.store.use_mfa_login_token(jti, exp, now).await? {
+            return Err(expired());
+        }
         let secret = self.open_secret(&sealed).map_err(|_| expired())?;
         let spent = self
             .spend_totp(user_id, &secret, code, mfa_last_step)
             .await?
             || self.spend_backup_code(user_id, code).await?;
         if !spent {
+            self.state.store.release_mfa_login_token(jti).await?;
             return Err(ApiError::unauthorized("Invalid verification code"));
         }
-        if !self.state.store.use_mfa_login_token(jti, exp, now).await? {
-            return Err(expired());
-        }
-        self.refund_attempt(user_id);
+        self.state
+            .limits
+            .refund(Bucket::AccountMfa, &attempt_key, self.state.now_ms());
+        crate::devices::remember(&self.state, req, user_id, ctx.https);
 
         self.state
             .store

@@ -275,3 +275,126 @@ async fn the_https_redirect_uses_app_url_when_set() {
         Some("https://trek.example:8443/api/auth/me?a=1")
     );
 }
+
+/// A fresh client: no cookies, its own address.
+async fn login_from(app: &TestApp, email: &str, password: &str, device: Option<&str>) -> Reply {
+    let mut req = app
+        .request(Method::POST, "/api/auth/login", Cred::None)
+        .json(&json!({ "email": email, "password": password }));
+    if let Some(cookie) = device {
+        req = req.header("Cookie", cookie);
+    }
+    app.send(req).await
+}
+
+fn device_cookie(reply: &Reply) -> String {
+    let header = reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .find(|c| c.starts_with("trek_device="))
+        .expect("a device cookie after a complete login");
+    assert!(
+        header.contains("; HttpOnly") && header.contains("; Path=/api/auth"),
+        "{header}"
+    );
+    header.split(';').next().expect("pair").to_owned()
+}
+
+#[tokio::test]
+async fn strangers_filling_the_account_limit_do_not_lock_out_the_owner_s_devices() {
+    let app = spawn_app_spread(&[]).await;
+    app.user("yuri").await;
+    let first = login_from(&app, "yuri@example.test", STRONG, None).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let device = device_cookie(&first);
+
+    for _ in 0..10 {
+        let r = login_from(&app, "yuri@example.test", "Wr0ng!guess", None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let stranger = login_from(&app, "yuri@example.test", STRONG, None).await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "unknown clients are limited"
+    );
+    let owner = login_from(&app, "yuri@example.test", STRONG, Some(&device)).await;
+    assert_eq!(
+        owner.status,
+        StatusCode::OK,
+        "the owner's device still gets in: {}",
+        owner.text
+    );
+
+    let forged = "trek_device=eyJhbGciOiJIUzI1NiJ9.eyJpZCI6MX0.c2ln";
+    let r = login_from(&app, "yuri@example.test", STRONG, Some(forged)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged device cookie counts for nothing"
+    );
+    let other = app.user("zoe").await;
+    let _ = other;
+    let zoe_first = login_from(&app, "zoe@example.test", STRONG, None).await;
+    let zoe_device = device_cookie(&zoe_first);
+    let r = login_from(&app, "yuri@example.test", STRONG, Some(&zoe_device)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another account's device is a stranger here"
+    );
+
+    let session = owner.body["token"].as_str().expect("token");
+    let device_token = device.trim_start_matches("trek_device=");
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(device_token))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "a device cookie is no session"
+    );
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(session)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_counts_against_the_account() {
+    let app = spawn_app_spread(&[]).await;
+    let token = app.user("abel").await;
+    let wrong = json!({ "current_password": "Wr0ng!guess", "new_password": "N3w!Password" });
+    for _ in 0..10 {
+        let r = app
+            .call(
+                Method::PUT,
+                "/api/auth/me/password",
+                Cred::Bearer(&token),
+                Some(wrong.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/auth/me/password",
+            Cred::Bearer(&token),
+            Some(wrong),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn an_address_too_long_for_a_qr_code_is_refused_at_registration() {
+    let app = spawn_app().await;
+    let email = format!("{}@example.test", "a".repeat(250));
+    let r = app.register("longmail", &email, STRONG).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (StatusCode::BAD_REQUEST, "Invalid email format")
+    );
+}

@@ -674,12 +674,16 @@ async fn an_admin_without_mfa_can_still_turn_the_policy_off_and_disable_is_refus
     let id = app.get("/api/auth/me", Cred::Bearer(&admin)).await.body["user"]["id"]
         .as_i64()
         .expect("id");
-    app.state
+    let outcome = app
+        .state
         .store
-        .disable_mfa(id, &app.state.now_db())
+        .disable_mfa(id, &app.state.now_db(), false)
         .await
-        .expect("db")
-        .expect("was on");
+        .expect("db");
+    assert!(
+        matches!(outcome, trek_server::store::MfaDisable::Disabled(_)),
+        "was on"
+    );
     let relogin = app.login(ADMIN_EMAIL, STRONG).await;
     let token = relogin.body["token"]
         .as_str()
@@ -769,4 +773,158 @@ where
     let row = sqlx::query_as(sql).fetch_one(&pool).await.expect("row");
     pool.close().await;
     row
+}
+
+#[tokio::test]
+async fn parallel_codes_on_one_mfa_token_spend_at_most_one_code() {
+    let app = Arc::new(spawn_app_spread(&[("HASH_CONCURRENCY", "2")]).await);
+    let token = app.user("nils").await;
+    let enrolled = enroll(&app, &token).await;
+    let pending = mfa_token(&app, "nils@example.test").await;
+    let tasks = enrolled.backup_codes[..6].iter().cloned().map(|code| {
+        let (app, pending) = (app.clone(), pending.clone());
+        tokio::spawn(async move { verify(&app, &pending, &code).await.status })
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    let row: (String,) = sqlx_row(
+        &app,
+        "SELECT mfa_backup_codes FROM users WHERE email = 'nils@example.test'",
+    )
+    .await;
+    let left: Vec<String> = serde_json::from_str(&row.0).expect("json");
+    assert_eq!(left.len(), 9, "only the winning code was spent");
+}
+
+#[tokio::test]
+async fn a_wrong_code_leaves_the_mfa_token_usable_for_another_try() {
+    let app = spawn_app_spread(&[]).await;
+    let token = app.user("olaf").await;
+    let enrolled = enroll(&app, &token).await;
+    let pending = mfa_token(&app, "olaf@example.test").await;
+    assert_eq!(
+        verify(&app, &pending, "000000").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        verify(&app, &pending, &enrolled.backup_codes[0])
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn enable_codes_are_limited_per_account() {
+    let app = spawn_app_spread(&[]).await;
+    let token = app.user("pete").await;
+    setup(&app, &token).await;
+    for _ in 0..10 {
+        let r = app
+            .call(
+                Method::POST,
+                "/api/auth/mfa/enable",
+                Cred::Bearer(&token),
+                Some(json!({ "code": "000000" })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/mfa/enable",
+            Cred::Bearer(&token),
+            Some(json!({ "code": "000000" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_policy_and_the_admin_s_own_disable_cannot_both_win_a_race() {
+    let app = Arc::new(spawn_app_spread(&[]).await);
+    let mut admin = app.admin().await;
+    for round in 0..3 {
+        // Steps already spent stay spent across enrolments, so each round starts a new one.
+        next_step(&app);
+        let enrolled = enroll(&app, &admin).await;
+        next_step(&app);
+        let code = oathtool(&enrolled.secret, now(&app));
+        let (a, b) = (app.clone(), app.clone());
+        let (t1, t2) = (enrolled.token.clone(), enrolled.token.clone());
+        let disable = tokio::spawn(async move {
+            a.call(
+                Method::POST,
+                "/api/auth/mfa/disable",
+                Cred::Bearer(&t1),
+                Some(json!({ "password": STRONG, "code": code })),
+            )
+            .await
+        });
+        let require = tokio::spawn(async move {
+            b.call(
+                Method::PUT,
+                "/api/auth/app-settings",
+                Cred::Bearer(&t2),
+                Some(json!({ "require_mfa": true })),
+            )
+            .await
+        });
+        let (disable, require) = (disable.await.expect("task"), require.await.expect("task"));
+        let policy_on = app
+            .state
+            .store
+            .setting("require_mfa")
+            .await
+            .expect("db")
+            .as_deref()
+            == Some("true");
+        let mfa_off = disable.status == StatusCode::OK;
+        assert!(
+            !(policy_on && mfa_off),
+            "round {round}: policy on while the only admin has no MFA ({} / {})",
+            disable.text,
+            require.text
+        );
+        // Back to a known state for the next round.
+        let token = if mfa_off {
+            disable.body["token"].as_str().expect("fresh").to_owned()
+        } else {
+            enrolled.token.clone()
+        };
+        let off = app
+            .call(
+                Method::PUT,
+                "/api/auth/app-settings",
+                Cred::Bearer(&token),
+                Some(json!({ "require_mfa": false })),
+            )
+            .await;
+        assert_eq!(off.status, StatusCode::OK);
+        if !mfa_off {
+            next_step(&app);
+            let code = oathtool(&enrolled.secret, now(&app));
+            let r = app
+                .call(
+                    Method::POST,
+                    "/api/auth/mfa/disable",
+                    Cred::Bearer(&token),
+                    Some(json!({ "password": STRONG, "code": code })),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            admin = r.body["token"].as_str().expect("fresh").to_owned();
+        } else {
+            admin = token;
+        }
+    }
 }
