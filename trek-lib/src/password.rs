@@ -15,8 +15,10 @@
 //! ```
 
 use argon2::password_hash::rand_core::{CryptoRng, OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// The shortest password the policy accepts, in Unicode code points.
@@ -295,7 +297,7 @@ impl Hasher {
     /// [`HashError::HashingFailed`] if Argon2 refuses the input (it does not for any password
     /// under 4 GiB).
     pub fn hash(&self, password: &str) -> Result<String, HashError> {
-        self.hash_with_rng(password, &mut OsRng)
+        self.hash_in(&mut Workspace::new(), password, &mut OsRng)
     }
 
     /// [`Hasher::hash`] with the salt drawn from `rng`.
@@ -308,22 +310,66 @@ impl Hasher {
         password: &str,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<String, HashError> {
+        self.hash_in(&mut Workspace::new(), password, rng)
+    }
+
+    /// [`Hasher::hash_with_rng`] in `workspace`'s memory, which a long-lived hashing thread
+    /// keeps instead of allocating (and the allocator hoarding) 19 MiB per hash.
+    ///
+    /// # Errors
+    ///
+    /// As [`Hasher::hash`].
+    pub fn hash_in(
+        &self,
+        workspace: &mut Workspace,
+        password: &str,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<String, HashError> {
         let salt = SaltString::generate(rng);
-        let hash = self
-            .argon2()?
-            .hash_password(password.as_bytes(), &salt)
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut salt_buf)
             .map_err(|_| HashError::HashingFailed)?;
-        Ok(hash.to_string())
+        let argon2 = self.argon2()?;
+        let mut out = Zeroizing::new([0u8; 32]);
+        workspace.run(&argon2, password.as_bytes(), salt_bytes, out.as_mut())?;
+        let p = self.params;
+        Ok(format!(
+            "$argon2id$v=19$m={},t={},p={}${}${}",
+            p.memory_kib,
+            p.iterations,
+            p.parallelism,
+            salt.as_str(),
+            B64_NO_PAD.encode(out.as_ref())
+        ))
     }
 
     /// Whether `password` matches `stored`, an Argon2 PHC string or a bcrypt `$2a$`/`$2b$`/`$2y$`
-    /// hash. The comparison is constant-time in both libraries.
+    /// hash. The comparison is constant-time in both cases.
     ///
     /// # Errors
     ///
     /// [`HashError::UnrecognisedHash`] or [`HashError::MalformedHash`] when `stored` cannot be
     /// read; a wrong password is `Ok(false)`, never an error.
     pub fn verify(&self, password: &str, stored: &str) -> Result<bool, HashError> {
+        self.verify_in(&mut Workspace::new(), password, stored)
+    }
+
+    /// [`Hasher::verify`] in `workspace`'s memory.
+    ///
+    /// A stored Argon2 hash asking for more than [`MAX_VERIFY_MEMORY_KIB`] is refused as
+    /// malformed: the hash column is data, and data must not be able to make the server
+    /// allocate gigabytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Hasher::verify`].
+    pub fn verify_in(
+        &self,
+        workspace: &mut Workspace,
+        password: &str,
+        stored: &str,
+    ) -> Result<bool, HashError> {
         if is_bcrypt(stored) {
             // bcrypt, like bcryptjs, reads only the first 72 bytes of the password.
             return bcrypt::verify(password, stored).map_err(|_| HashError::MalformedHash);
@@ -332,11 +378,27 @@ impl Hasher {
             return Err(HashError::UnrecognisedHash);
         }
         let parsed = PasswordHash::new(stored).map_err(|_| HashError::MalformedHash)?;
-        match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-            Ok(()) => Ok(true),
-            Err(argon2::password_hash::Error::Password) => Ok(false),
-            Err(_) => Err(HashError::MalformedHash),
+        let algorithm =
+            Algorithm::try_from(parsed.algorithm).map_err(|_| HashError::MalformedHash)?;
+        let version = parsed
+            .version
+            .map_or(Ok(Version::V0x13), Version::try_from)
+            .map_err(|_| HashError::MalformedHash)?;
+        let params = Params::try_from(&parsed).map_err(|_| HashError::MalformedHash)?;
+        if params.m_cost() > MAX_VERIFY_MEMORY_KIB {
+            return Err(HashError::MalformedHash);
         }
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(HashError::MalformedHash);
+        };
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut salt_buf)
+            .map_err(|_| HashError::MalformedHash)?;
+        let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+        let argon2 = Argon2::new(algorithm, version, params);
+        workspace.run(&argon2, password.as_bytes(), salt_bytes, &mut out)?;
+        Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
     }
 
     /// Whether `stored` should be replaced by a fresh hash after a successful login: it is
@@ -385,6 +447,52 @@ impl Hasher {
     /// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$` or `$2y$`).
     pub fn is_legacy(stored: &str) -> bool {
         is_bcrypt(stored)
+    }
+}
+
+/// The most memory a stored Argon2 hash may ask for when it is verified, in KiB (256 MiB).
+pub const MAX_VERIFY_MEMORY_KIB: u32 = 256 * 1024;
+
+const B64_NO_PAD: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
+
+/// Argon2's working memory, kept between hashes.
+///
+/// Argon2id at 19 MiB allocates that much per hash; with a fresh allocation each time, the
+/// system allocator keeps the freed blocks per thread and a busy server's memory climbs to
+/// hundreds of megabytes. A hashing thread that owns one `Workspace` uses the same memory
+/// every time. It is wiped after each use, since it holds values derived from the password.
+#[derive(Default)]
+pub struct Workspace {
+    blocks: Vec<argon2::Block>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Workspace({} blocks)", self.blocks.len())
+    }
+}
+
+impl Workspace {
+    /// An empty workspace; it grows to the size the first hash needs.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn run(
+        &mut self,
+        argon2: &Argon2<'_>,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), HashError> {
+        let count = argon2.params().block_count();
+        if self.blocks.len() < count {
+            self.blocks.resize(count, argon2::Block::default());
+        }
+        let blocks = &mut self.blocks[..count];
+        let result = argon2.hash_password_into_with_memory(password, salt, out, &mut *blocks);
+        blocks.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        result.map_err(|_| HashError::HashingFailed)
     }
 }
 
@@ -453,6 +561,39 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher.verify("Tr3k!Tr3k", &hash).expect("verify"));
         assert!(!hasher.verify("Tr3k!Tr3K", &hash).expect("verify"));
+    }
+
+    #[test]
+    fn workspace_hashes_are_standard_phc_strings_that_other_verifiers_accept() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let hasher = Hasher::default();
+        let mut ws = Workspace::new();
+        let first = hasher
+            .hash_in(&mut ws, "Tr3k!Tr3k", &mut OsRng)
+            .expect("hash");
+        let second = hasher.hash_in(&mut ws, "other", &mut OsRng).expect("hash");
+        let parsed = PasswordHash::new(&first).expect("phc");
+        assert!(
+            Argon2::default()
+                .verify_password(b"Tr3k!Tr3k", &parsed)
+                .is_ok()
+        );
+        assert!(
+            hasher
+                .verify_in(&mut ws, "Tr3k!Tr3k", &first)
+                .expect("verify")
+        );
+        assert!(hasher.verify_in(&mut ws, "other", &second).expect("verify"));
+        assert!(!hasher.verify_in(&mut ws, "other", &first).expect("verify"));
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_gigabytes_is_malformed_not_obeyed() {
+        let hostile = "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        assert_eq!(
+            Hasher::default().verify("x", hostile),
+            Err(HashError::MalformedHash)
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 use totp_lite::{Sha1, totp_custom};
 use zeroize::Zeroizing;
 
-use crate::password::{HashError, Hasher};
+use crate::password::{HashError, Hasher, Workspace};
 
 /// Seconds per step.
 pub const STEP_SECS: u64 = 30;
@@ -201,14 +201,27 @@ pub fn normalize_backup_code(code: &str) -> Zeroizing<String> {
 /// # Errors
 ///
 /// As [`Hasher::hash`].
-pub fn hash_backup_code(hasher: &Hasher, code: &str) -> Result<String, HashError> {
-    hasher.hash(&normalize_backup_code(code))
+pub fn hash_backup_code(
+    hasher: &Hasher,
+    workspace: &mut Workspace,
+    code: &str,
+) -> Result<String, HashError> {
+    hasher.hash_in(
+        workspace,
+        &normalize_backup_code(code),
+        &mut rand::rngs::OsRng,
+    )
 }
 
 /// Whether `code` matches a stored backup-code hash: Argon2id (trek), bcrypt (TREK), or the
 /// legacy 64-character SHA-256 hex of the normalised code (compared in constant time).
 /// Unreadable hashes never match.
-pub fn backup_code_matches(hasher: &Hasher, code: &str, stored: &str) -> bool {
+pub fn backup_code_matches(
+    hasher: &Hasher,
+    workspace: &mut Workspace,
+    code: &str,
+    stored: &str,
+) -> bool {
     let normalized = normalize_backup_code(code);
     if normalized.is_empty() {
         return false;
@@ -221,7 +234,9 @@ pub fn backup_code_matches(hasher: &Hasher, code: &str, stored: &str) -> bool {
             .ct_eq(stored.to_ascii_lowercase().as_bytes())
             .into();
     }
-    hasher.verify(&normalized, stored).unwrap_or(false)
+    hasher
+        .verify_in(workspace, &normalized, stored)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -314,17 +329,18 @@ mod tests {
     #[test]
     fn backup_codes_match_argon2_bcrypt_and_sha256_hashes() {
         let hasher = Hasher::default();
-        let argon = hash_backup_code(&hasher, "abcd-1234").expect("hash");
-        assert!(backup_code_matches(&hasher, "ABCD1234", &argon));
-        assert!(!backup_code_matches(&hasher, "ABCD1235", &argon));
+        let ws = &mut Workspace::new();
+        let argon = hash_backup_code(&hasher, ws, "abcd-1234").expect("hash");
+        assert!(backup_code_matches(&hasher, ws, "ABCD1234", &argon));
+        assert!(!backup_code_matches(&hasher, ws, "ABCD1235", &argon));
         let bcrypt = "$2a$10$T5RiG44Nq.FOgPj3Pol2A.Kxfe3sC0hA.SM1MbpHyH9Ag1vZa649."; // A1B2C3D4
-        assert!(backup_code_matches(&hasher, "a1b2-c3d4", bcrypt));
+        assert!(backup_code_matches(&hasher, ws, "a1b2-c3d4", bcrypt));
         let sha = "e4b8b2a3f8e8f6e2a0b6d4b2d1a0c9e8f7d6c5b4a3928170f6e5d4c3b2a19080";
-        assert!(!backup_code_matches(&hasher, "A1B2C3D4", sha));
+        assert!(!backup_code_matches(&hasher, ws, "A1B2C3D4", sha));
         use sha2::{Digest, Sha256};
         let real = hex::encode(Sha256::digest(b"A1B2C3D4"));
-        assert!(backup_code_matches(&hasher, "a1b2 c3d4", &real));
-        assert!(!backup_code_matches(&hasher, "---", &real));
+        assert!(backup_code_matches(&hasher, ws, "a1b2 c3d4", &real));
+        assert!(!backup_code_matches(&hasher, ws, "---", &real));
     }
 
     proptest! {

@@ -1,17 +1,20 @@
-//! Password hashing on a bounded blocking pool (decision 4).
+//! Password hashing on a bounded pool of dedicated threads (decision 4).
 //!
 //! Argon2id takes tens of milliseconds of one core by design. Run on the async reactor, a burst
-//! of logins would stall every other request; run unbounded on blocking threads, it would take
-//! every core. So at most `concurrency` hashes run at once on tokio's blocking threads, the
-//! rest wait their turn in a queue of bounded length, and beyond that the server answers 503.
+//! of logins would stall every other request; run unbounded, it would take every core. So
+//! `concurrency` long-lived threads do all password work, jobs wait in a queue of bounded
+//! length, and beyond that the server answers 503. Each thread keeps one Argon2 workspace, so
+//! memory stays at `concurrency` × 19 MiB however many logins arrive (fresh 19 MiB allocations
+//! per hash made the allocator hoard hundreds of megabytes).
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::Semaphore;
-use trek_lib::password::{HashError, Hasher};
+use trek_lib::password::{HashError, Hasher, Workspace};
 
-/// How many hash requests may wait for a slot before new ones are refused.
+/// How many jobs may wait for a thread before new ones are refused.
 pub const MAX_QUEUED: usize = 1024;
 
 /// Why a hashing job did not produce an answer.
@@ -23,17 +26,18 @@ pub enum HashJobError {
     /// The stored hash could not be read, or hashing failed.
     #[error(transparent)]
     Hash(#[from] HashError),
-    /// The blocking task died.
+    /// The hashing thread failed.
     #[error("password hashing task failed")]
     Task,
 }
+
+type Job = Box<dyn FnOnce(&Hasher, &mut Workspace) + Send>;
 
 /// Hashes and verifies passwords off the reactor.
 #[derive(Debug, Clone)]
 pub struct PasswordService {
     hasher: Hasher,
-    slots: Arc<Semaphore>,
-    queue: Arc<Semaphore>,
+    queue: SyncSender<Job>,
     decoy: Arc<str>,
     legacy_decoy: Arc<OnceLock<String>>,
     work: Arc<Work>,
@@ -45,49 +49,70 @@ struct Work {
     bcrypt: AtomicU64,
 }
 
+fn worker(hasher: Hasher, jobs: Arc<Mutex<Receiver<Job>>>) {
+    let mut workspace = Workspace::new();
+    loop {
+        let job = match jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        // A panicking job drops its reply channel (the caller sees `Task`); the thread lives on.
+        let _ = catch_unwind(AssertUnwindSafe(|| job(&hasher, &mut workspace)));
+    }
+}
+
 impl PasswordService {
-    /// A service running at most `concurrency` hashes at once.
+    /// Starts `concurrency` hashing threads and computes the decoy hash on one of them.
     ///
     /// # Errors
     ///
-    /// Computing the decoy hash failed.
+    /// A thread could not be started, or computing the decoy hash failed.
     pub fn new(hasher: Hasher, concurrency: usize) -> Result<Self, HashError> {
-        let decoy = hasher.decoy_hash()?;
+        let (queue, jobs) = sync_channel::<Job>(MAX_QUEUED);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..concurrency.max(1) {
+            let (hasher, jobs) = (hasher.clone(), jobs.clone());
+            std::thread::Builder::new()
+                .name(format!("trek-hash-{i}"))
+                .spawn(move || worker(hasher, jobs))
+                .map_err(|_| HashError::HashingFailed)?;
+        }
+        let (reply, answer) = std::sync::mpsc::channel();
+        let job: Job = Box::new(move |h, ws| {
+            let mut bytes = [0u8; 24];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            let _ = reply.send(h.hash_in(ws, &hex::encode(bytes), &mut rand::rngs::OsRng));
+        });
+        queue.send(job).map_err(|_| HashError::HashingFailed)?;
+        let decoy = answer.recv().map_err(|_| HashError::HashingFailed)??;
         Ok(Self {
             hasher,
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
-            queue: Arc::new(Semaphore::new(MAX_QUEUED + concurrency.max(1))),
+            queue,
             decoy: decoy.into(),
             legacy_decoy: Arc::new(OnceLock::new()),
             work: Arc::default(),
         })
     }
 
-    /// Runs password-grade work (a hash or a verification) on the pool.
+    /// Runs password-grade work (a hash or a verification) on a hashing thread.
     ///
     /// # Errors
     ///
-    /// [`HashJobError::Busy`] when saturated, or what `job` returns.
+    /// [`HashJobError::Busy`] when the queue is full, [`HashJobError::Task`] if the job
+    /// panicked, or what `job` returns.
     pub async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&Hasher) -> Result<T, HashError> + Send + 'static,
+        job: impl FnOnce(&Hasher, &mut Workspace) -> Result<T, HashError> + Send + 'static,
     ) -> Result<T, HashJobError> {
-        let _queued = self
-            .queue
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| HashJobError::Busy)?;
-        let _slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| HashJobError::Task)?;
-        let hasher = self.hasher.clone();
-        let result = tokio::task::spawn_blocking(move || job(&hasher))
-            .await
-            .map_err(|_| HashJobError::Task)?;
-        Ok(result?)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let boxed: Job = Box::new(move |h, ws| {
+            let _ = reply.send(job(h, ws));
+        });
+        self.queue.try_send(boxed).map_err(|e| match e {
+            TrySendError::Full(_) => HashJobError::Busy,
+            TrySendError::Disconnected(_) => HashJobError::Task,
+        })?;
+        Ok(answer.await.map_err(|_| HashJobError::Task)??)
     }
 
     /// The hasher the pool runs.
@@ -102,7 +127,8 @@ impl PasswordService {
     /// [`HashJobError::Busy`] when saturated, otherwise a hashing failure.
     pub async fn hash(&self, password: &str) -> Result<String, HashJobError> {
         let password = zeroize::Zeroizing::new(password.to_owned());
-        self.run(move |h| h.hash(&password)).await
+        self.run(move |h, ws| h.hash_in(ws, &password, &mut rand::rngs::OsRng))
+            .await
     }
 
     /// Verifies `password` against `stored`; with `stored` absent (unknown account) verifies
@@ -126,9 +152,9 @@ impl PasswordService {
         let known = stored.is_some();
         let stored: Arc<str> = stored.map_or_else(|| self.decoy.clone(), Arc::from);
         let decoys = self.clone();
-        self.run(move |h| {
+        self.run(move |h, ws| {
             let legacy = Hasher::is_legacy(&stored);
-            let matched = h.verify(&password, &stored)? && known;
+            let matched = h.verify_in(ws, &password, &stored)? && known;
             decoys.count(legacy);
             if legacy_present {
                 let other = if legacy {
@@ -136,7 +162,7 @@ impl PasswordService {
                 } else {
                     decoys.legacy_decoy(h)?
                 };
-                let _ = h.verify(&password, &other);
+                let _ = h.verify_in(ws, &password, &other);
                 decoys.count(!legacy);
             }
             Ok((matched, matched && h.needs_rehash(&stored)))

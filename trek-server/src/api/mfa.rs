@@ -224,10 +224,10 @@ impl MfaApi {
             let found = self
                 .state
                 .passwords
-                .run(move |h| {
+                .run(move |h, ws| {
                     Ok(list
                         .iter()
-                        .position(|stored| totp::backup_code_matches(h, &code_owned, stored)))
+                        .position(|stored| totp::backup_code_matches(h, ws, &code_owned, stored)))
                 })
                 .await?;
             let Some(index) = found else {
@@ -347,10 +347,10 @@ impl MfaApi {
         let hashes = self
             .state
             .passwords
-            .run(move |h| {
+            .run(move |h, ws| {
                 to_hash
                     .iter()
-                    .map(|c| totp::hash_backup_code(h, c))
+                    .map(|c| totp::hash_backup_code(h, ws, c))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?;
