@@ -106,7 +106,7 @@ pub enum SessionState {
 #[derive(Debug)]
 pub struct Session {
     /// The account, as stored now.
-    pub user: UserRow,
+    pub user: Arc<UserRow>,
     /// SHA-256 hex of the token, which is how logout names it.
     pub token_hash: String,
     /// When the token expires, seconds since the epoch.
@@ -163,18 +163,23 @@ pub async fn finish<E: Endpoint>(
 ) -> poem::Result<Response> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path = req.uri().path();
+    let auth_path = path.starts_with("/api/auth/");
+    // Health checks are neither logged nor given a path copy: they are the hottest route.
+    let logged_path = (path != "/api/health").then(|| path.to_owned());
     let mut resp = match ep.call(req).await {
         Ok(r) => r.into_response(),
         Err(e) => error_response(e),
     };
     let headers = resp.headers_mut();
     security_headers(headers, &state);
-    if path.starts_with("/api/auth/") {
+    if auth_path {
         // Auth responses carry tokens, codes and personal data: never store them (decision 15).
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    log_request(&method, &path, resp.status(), started);
+    if let Some(path) = logged_path {
+        log_request(&method, &path, resp.status(), started);
+    }
     Ok(resp)
 }
 
@@ -254,9 +259,6 @@ fn security_headers(headers: &mut HeaderMap, state: &AppState) {
 }
 
 fn log_request(method: &Method, path: &str, status: StatusCode, started: Instant) {
-    if path == "/api/health" {
-        return;
-    }
     // Invite tokens travel in the path; nothing else that is secret does, and bodies, queries
     // and headers are never logged at all (decision 15).
     let shown = if path.starts_with("/api/auth/invite/") {
@@ -459,6 +461,13 @@ pub async fn body<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Res
             "request entity too large",
             None,
         ));
+    }
+    let bodiless = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && declared.unwrap_or(0) == 0
+        && !req.headers().contains_key(header::TRANSFER_ENCODING);
+    if bodiless {
+        // Nothing to read or normalise: the common case of every API read.
+        return ep.call(req).await.map(IntoResponse::into_response);
     }
     let read = tokio::time::timeout(BODY_TIMEOUT, req.take_body().into_bytes_limit(BODY_LIMIT));
     let Ok(read) = read.await else {

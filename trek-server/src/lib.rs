@@ -17,6 +17,7 @@ pub mod hashing;
 pub mod http;
 pub mod limits;
 pub mod logging;
+pub mod session_cache;
 pub mod settings;
 pub mod state;
 pub mod store;

@@ -1,5 +1,8 @@
 //! All SQL lives here: the rest of the server talks to the database only through [`Store`].
 //!
+//! Every method that changes a user row or ends a session calls `self.sessions.invalidate()`
+//! once its write has committed, so cached sessions never outlive a change (`session_cache`).
+//!
 //! The store runs on SQLite (WAL, `busy_timeout` 5 s, foreign keys on), TREK's own layout at
 //! `data/travel.db`. Writes that must not race (registration with an invite, deleting the last
 //! admin) run in `BEGIN IMMEDIATE` transactions, which take SQLite's write lock up front so a
@@ -16,6 +19,9 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, SqlitePool};
 
+use crate::session_cache::SessionCache;
+use std::sync::Arc;
+
 /// A database failure. Callers answer 500 without the details, which go to the log.
 #[derive(Debug, thiserror::Error)]
 #[error("database error: {0}")]
@@ -28,6 +34,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    sessions: Arc<SessionCache>,
 }
 
 /// A `users` row as the server reads it; the columns that carry secrets stay in the database.
@@ -252,7 +259,10 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| StoreError(e.into()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            sessions: Arc::default(),
+        })
     }
 
     /// Number of accounts.
@@ -329,16 +339,29 @@ impl Store {
     /// # Errors
     ///
     /// The database failed.
-    pub async fn session_user(&self, id: i64, token_hash: &str) -> StoreResult<Option<UserRow>> {
+    pub async fn session_user(
+        &self,
+        id: i64,
+        token_hash: &str,
+    ) -> StoreResult<Option<Arc<UserRow>>> {
+        if let Some(row) = self.sessions.get(token_hash, id) {
+            return Ok(Some(row));
+        }
+        let generation = self.sessions.generation();
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE id = ? AND NOT EXISTS \
              (SELECT 1 FROM revoked_sessions WHERE token_hash = ?)"
         );
-        Ok(sqlx::query_as(&sql)
+        let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id)
             .bind(token_hash)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+        let row = row.map(Arc::new);
+        if let Some(row) = &row {
+            self.sessions.insert(generation, token_hash, row.clone());
+        }
+        Ok(row)
     }
 
     /// Ends one session token (logout) until `expires_at` (seconds), when it dies anyway.
@@ -364,6 +387,7 @@ impl Store {
         .bind(expires_at)
         .execute(&self.pool)
         .await?;
+        self.sessions.invalidate();
         Ok(())
     }
 
@@ -517,6 +541,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        self.sessions.invalidate();
         Ok(())
     }
 
@@ -533,6 +558,7 @@ impl Store {
             .bind(old_hash)
             .execute(&self.pool)
             .await?;
+        self.sessions.invalidate();
         Ok(())
     }
 
@@ -543,7 +569,7 @@ impl Store {
     ///
     /// The database failed.
     pub async fn change_password(&self, id: i64, new_hash: &str, now: &str) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
+        let version = sqlx::query_scalar(
             "UPDATE users SET password_hash = ?, must_change_password = 0, \
              password_version = password_version + 1, updated_at = ? WHERE id = ? \
              RETURNING password_version",
@@ -552,7 +578,9 @@ impl Store {
         .bind(now)
         .bind(id)
         .fetch_one(&self.pool)
-        .await?)
+        .await?;
+        self.sessions.invalidate();
+        Ok(version)
     }
 
     /// Deletes an account, refusing to delete the last admin. The check, the audit entry and the
@@ -593,6 +621,7 @@ impl Store {
             .await
             .map_err(StoreError)?;
         tx.commit().await.map_err(StoreError)?;
+        self.sessions.invalidate();
         Ok(())
     }
 
@@ -748,6 +777,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.sessions.invalidate();
         Ok(version)
     }
 
@@ -836,6 +866,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.sessions.invalidate();
         Ok(version.map_or(MfaDisable::NotEnabled, MfaDisable::Disabled))
     }
 

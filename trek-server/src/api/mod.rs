@@ -185,7 +185,7 @@ impl<'a> ApiExtractor<'a> for Auth {
             poem::Error::from_response(resp)
         };
         match req.extensions().get::<SessionState>() {
-            Some(SessionState::Valid(session)) => Ok(Self(Arc::new(session.user.clone()))),
+            Some(SessionState::Valid(session)) => Ok(Self(session.user.clone())),
             Some(SessionState::Invalid) => Err(refuse("Invalid or expired token")),
             _ => Err(refuse("Access token required")),
         }

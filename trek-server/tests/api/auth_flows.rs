@@ -410,3 +410,84 @@ async fn logout_ends_the_token_it_was_sent_with_and_no_other() {
     let log = app.state.store.audit_actions().await.expect("audit");
     assert_eq!(log.iter().filter(|(a, ..)| a == "user.logout").count(), 2);
 }
+
+#[tokio::test]
+async fn a_session_used_a_moment_ago_dies_on_the_very_next_request_after_a_change() {
+    let app = spawn_app().await;
+    let warm = |token: String| async move { token };
+    // Password change by another session of the same account.
+    let a = warm(app.user("cache1").await).await;
+    let b = app.login("cache1@example.test", STRONG).await.body["token"]
+        .as_str()
+        .expect("t")
+        .to_owned();
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("/api/auth/me", Cred::Bearer(&a)).await.status,
+            StatusCode::OK
+        );
+    }
+    let body = json!({ "current_password": STRONG, "new_password": "N3w!Password" });
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/auth/me/password",
+            Cred::Bearer(&b),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(&a)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Deletion.
+    let c = app.user("cache2").await;
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(&c)).await.status,
+        StatusCode::OK
+    );
+    let now = app.state.now_db();
+    let entry = trek_server::audit::Entry {
+        at: &now,
+        user_id: None,
+        action: "test",
+        resource: None,
+        details: None,
+        ip: None,
+    };
+    let id = app.get("/api/auth/me", Cred::Bearer(&c)).await.body["user"]["id"]
+        .as_i64()
+        .expect("id");
+    app.state
+        .store
+        .delete_user(id, &entry)
+        .await
+        .expect("deleted");
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(&c)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Logout of the very token.
+    let d = app.user("cache3").await;
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(&d)).await.status,
+        StatusCode::OK
+    );
+    app.call(Method::POST, "/api/auth/logout", Cred::Bearer(&d), None)
+        .await;
+    assert_eq!(
+        app.get("/api/auth/me", Cred::Bearer(&d)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // What /me shows follows a login elsewhere at once.
+    let e = app.user("cache4").await;
+    let before = app.get("/api/auth/me", Cred::Bearer(&e)).await.body["user"]["last_login"].clone();
+    app.clock.advance_ms(5_000);
+    app.login("cache4@example.test", STRONG).await;
+    let after = app.get("/api/auth/me", Cred::Bearer(&e)).await.body["user"]["last_login"].clone();
+    assert_ne!(before, after);
+}
