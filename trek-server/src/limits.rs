@@ -128,3 +128,42 @@ impl RateLimits for MemoryLimits {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bucket_has_trek_s_numbers() {
+        let quarter = 15 * MINUTE_MS;
+        let expected = [
+            (Bucket::Login, 10, quarter),
+            (Bucket::Mfa, 5, quarter),
+            (Bucket::PasswordChange, 5, quarter),
+            (Bucket::MfaDisable, 5, quarter),
+            (Bucket::McpToken, 5, quarter),
+            (Bucket::Forgot, 3, quarter),
+            (Bucket::Reset, 5, quarter),
+            (Bucket::Backup, 3, 60 * MINUTE_MS),
+            (Bucket::AccountLogin, 10, quarter),
+            (Bucket::AccountMfa, 10, quarter),
+        ];
+        for (bucket, max, window) in expected {
+            assert_eq!(bucket.policy(), (max, window), "{bucket:?}");
+        }
+    }
+
+    #[test]
+    fn buckets_count_apart() {
+        let limits = MemoryLimits::new().expect("limits");
+        for _ in 0..5 {
+            assert!(limits.check(Bucket::PasswordChange, "ip", 0).is_allowed());
+        }
+        assert!(!limits.check(Bucket::PasswordChange, "ip", 0).is_allowed());
+        assert!(
+            limits.check(Bucket::MfaDisable, "ip", 0).is_allowed(),
+            "a bucket of its own"
+        );
+        assert!(limits.check(Bucket::Login, "ip", 0).is_allowed());
+    }
+}

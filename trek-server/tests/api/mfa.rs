@@ -928,3 +928,57 @@ async fn the_policy_and_the_admin_s_own_disable_cannot_both_win_a_race() {
         }
     }
 }
+
+#[tokio::test]
+async fn enable_and_verify_login_share_five_per_address_and_disable_has_its_own_five() {
+    let app = spawn_app().await;
+    let token = app.user("quin").await;
+    setup(&app, &token).await;
+    let wrong_enable = || {
+        app.call(
+            Method::POST,
+            "/api/auth/mfa/enable",
+            Cred::Bearer(&token),
+            Some(json!({ "code": "000000" })),
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(wrong_enable().await.status, StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            verify(&app, "x", "1").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = wrong_enable().await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the sixth MFA attempt from one address"
+    );
+    assert!(r.header("retry-after").is_some());
+
+    let disable = || {
+        app.call(
+            Method::POST,
+            "/api/auth/mfa/disable",
+            Cred::Bearer(&token),
+            Some(json!({ "password": STRONG, "code": "000000" })),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            disable().await.status,
+            StatusCode::BAD_REQUEST,
+            "MFA is not enabled"
+        );
+    }
+    let r = disable().await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "disable's own bucket of five"
+    );
+    assert!(r.header("retry-after").is_some());
+}
