@@ -23,13 +23,37 @@ fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// `cargo test` links its tests against the rlib only, so `libtrek.a` and `libtrek.so` are
+/// built here, once per test run, with the same cargo and target folder; cargo's own
+/// up-to-date check makes it quick when nothing changed.
+fn build_libraries() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let target_dir = profile_dir().parent().expect("target folder").to_path_buf();
+        let mut command = Command::new(cargo);
+        command.args(["build", "--quiet", "-p", "trek-ffi", "--lib"]);
+        if profile_dir().ends_with("release") {
+            command.arg("--release");
+        }
+        let status = command
+            .env("CARGO_TARGET_DIR", target_dir)
+            .current_dir(crate_dir())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building libtrek failed");
+    });
+}
+
 pub(crate) fn static_library() -> PathBuf {
+    build_libraries();
     let lib = profile_dir().join("libtrek.a");
     assert!(lib.exists(), "{} not built", lib.display());
     lib
 }
 
 pub(crate) fn shared_library() -> PathBuf {
+    build_libraries();
     let lib = profile_dir().join("libtrek.so");
     assert!(lib.exists(), "{} not built", lib.display());
     lib
