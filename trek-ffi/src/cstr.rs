@@ -21,6 +21,16 @@ pub(crate) unsafe fn arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, 
         .map_err(|_| Failure::invalid(format!("{name} is not valid UTF-8")))
 }
 
+/// Refuses an empty key: a session secret or encryption key of no bytes lets anyone forge
+/// tokens or open secrets, so it is a caller's mistake, not a value.
+pub(crate) fn non_empty<'a>(value: &'a str, name: &str) -> Result<&'a str, Failure> {
+    if value.is_empty() {
+        Err(Failure::invalid(format!("{name} is empty")))
+    } else {
+        Ok(value)
+    }
+}
+
 /// Borrows an optional string argument: NULL is `None`.
 ///
 /// # Safety

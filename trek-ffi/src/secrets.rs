@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use trek_lib::secrets::{EncryptionKey, SecretBox, SecretKind};
 
-use crate::cstr::{arg, out, write_string};
+use crate::cstr::{arg, non_empty, out, write_string};
 use crate::error::{Failure, guard, trek_result};
 
 /// Which stored format (and derived key) a secret uses.
@@ -51,6 +51,7 @@ pub unsafe extern "C" fn trek_secret_seal(
                 arg(plaintext, "plaintext")?,
             )
         };
+        let key = non_empty(key, "encryption_key")?;
         let kind = kind_of(kind)?;
         let stored_out = out(stored_out, "stored_out")?;
         let sealed = SecretBox::new(&EncryptionKey::new(key)).seal(kind, plaintext);
@@ -87,6 +88,7 @@ pub unsafe extern "C" fn trek_secret_open(
                 arg(stored, "stored")?,
             )
         };
+        let key = non_empty(key, "encryption_key")?;
         let kind = kind_of(kind)?;
         let plaintext_out = out(plaintext_out, "plaintext_out")?;
         let opened = SecretBox::new(&EncryptionKey::new(key))

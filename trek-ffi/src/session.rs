@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use trek_lib::session::{SigningSecret, TokenError, issue, verify};
 
-use crate::cstr::{arg, out, write, write_string};
+use crate::cstr::{arg, non_empty, out, write, write_string};
 use crate::error::{Failure, guard, trek_result};
 
 /// Issues a session token (HS256; claims `id`, `pv`, `iat` = `now`, `exp` = `now` + 24 h),
@@ -27,7 +27,7 @@ pub unsafe extern "C" fn trek_session_issue(
 ) -> trek_result {
     guard(|| {
         // SAFETY: per this function's contract.
-        let secret = unsafe { arg(jwt_secret, "jwt_secret") }?;
+        let secret = non_empty(unsafe { arg(jwt_secret, "jwt_secret") }?, "jwt_secret")?;
         let token_out = out(token_out, "token_out")?;
         let token = issue(&SigningSecret::new(secret), user_id, password_version, now);
         // SAFETY: checked by `out`, writable per the contract.
@@ -59,6 +59,7 @@ pub unsafe extern "C" fn trek_session_verify(
     guard(|| {
         // SAFETY: per this function's contract.
         let (secret, token) = unsafe { (arg(jwt_secret, "jwt_secret")?, arg(token, "token")?) };
+        let secret = non_empty(secret, "jwt_secret")?;
         let user_id_out = out(user_id_out, "user_id_out")?;
         let password_version_out = out(password_version_out, "password_version_out")?;
         let claims = verify(&SigningSecret::new(secret), token, now).map_err(|e| {

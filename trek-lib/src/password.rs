@@ -371,6 +371,9 @@ impl Hasher {
         stored: &str,
     ) -> Result<bool, HashError> {
         if is_bcrypt(stored) {
+            if bcrypt_cost(stored).is_none_or(|cost| cost > MAX_VERIFY_BCRYPT_COST) {
+                return Err(HashError::MalformedHash);
+            }
             // bcrypt, like bcryptjs, reads only the first 72 bytes of the password.
             return bcrypt::verify(password, stored).map_err(|_| HashError::MalformedHash);
         }
@@ -385,7 +388,10 @@ impl Hasher {
             .map_or(Ok(Version::V0x13), Version::try_from)
             .map_err(|_| HashError::MalformedHash)?;
         let params = Params::try_from(&parsed).map_err(|_| HashError::MalformedHash)?;
-        if params.m_cost() > MAX_VERIFY_MEMORY_KIB {
+        if params.m_cost() > MAX_VERIFY_MEMORY_KIB
+            || params.t_cost() > MAX_VERIFY_ITERATIONS
+            || params.p_cost() > MAX_VERIFY_PARALLELISM
+        {
             return Err(HashError::MalformedHash);
         }
         let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
@@ -452,6 +458,24 @@ impl Hasher {
 
 /// The most memory a stored Argon2 hash may ask for when it is verified, in KiB (256 MiB).
 pub const MAX_VERIFY_MEMORY_KIB: u32 = 256 * 1024;
+
+/// The most passes a stored Argon2 hash may ask for when it is verified.
+pub const MAX_VERIFY_ITERATIONS: u32 = 64;
+
+/// The most lanes a stored Argon2 hash may ask for when it is verified.
+pub const MAX_VERIFY_PARALLELISM: u32 = 64;
+
+/// The highest bcrypt cost verified (TREK writes 10 and 12; 31 would run for days).
+pub const MAX_VERIFY_BCRYPT_COST: u32 = 16;
+
+/// The cost field of a `$2x$NN$...` hash.
+fn bcrypt_cost(stored: &str) -> Option<u32> {
+    stored
+        .get(4..6)
+        .filter(|_| stored.as_bytes().get(6) == Some(&b'$'))?
+        .parse()
+        .ok()
+}
 
 const B64_NO_PAD: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
 
@@ -585,6 +609,29 @@ mod tests {
         );
         assert!(hasher.verify_in(&mut ws, "other", &second).expect("verify"));
         assert!(!hasher.verify_in(&mut ws, "other", &first).expect("verify"));
+    }
+
+    #[test]
+    fn stored_hashes_asking_for_days_of_work_are_malformed_not_obeyed() {
+        let hasher = Hasher::default();
+        let slow_bcrypt = "$2b$31$xcRu8/ezRq/9vZ.wpxRc0erXNyzGnbQ7t6uFf7y.exlUyGOYfT1Va";
+        assert_eq!(
+            hasher.verify("x", slow_bcrypt),
+            Err(HashError::MalformedHash)
+        );
+        let many_passes = "$argon2id$v=19$m=8,t=4294967295,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        assert_eq!(
+            hasher.verify("x", many_passes),
+            Err(HashError::MalformedHash)
+        );
+        assert!(
+            hasher
+                .verify(
+                    "Adm1n!Secret#42",
+                    "$2a$12$xcRu8/ezRq/9vZ.wpxRc0erXNyzGnbQ7t6uFf7y.exlUyGOYfT1Va"
+                )
+                .expect("cost 12")
+        );
     }
 
     #[test]

@@ -199,6 +199,12 @@ static void test_null_and_utf8_arguments(void) {
     CHECK(trek_client_ip("not-an-ip", NULL, NULL, &s) == TREK_INVALID_ARGUMENT, "bad peer");
     CHECK(trek_client_ip("127.0.0.1", NULL, "nonsense/99", &s) == TREK_INVALID_ARGUMENT, "bad TRUST_PROXY");
     CHECK(trek_client_ip("127.0.0.1", NULL, NULL, NULL) == TREK_INVALID_ARGUMENT, "null ip_out");
+    CHECK(trek_session_issue("", 1, 0, 0, &s) == TREK_INVALID_ARGUMENT, "empty jwt secret");
+    CHECK(trek_session_verify("", "a.b.c", 0, &i1, &i2) == TREK_INVALID_ARGUMENT, "empty jwt secret");
+    CHECK(trek_secret_seal("", TREK_SECRET_API_KEY, "x", &s) == TREK_INVALID_ARGUMENT, "empty key");
+    CHECK(trek_secret_open("", TREK_SECRET_MFA, "x", &s) == TREK_INVALID_ARGUMENT, "empty key");
+    CHECK(trek_password_verify("x", "$2b$31$xcRu8/ezRq/9vZ.wpxRc0erXNyzGnbQ7t6uFf7y.exlUyGOYfT1Va", &b1, &b2) == TREK_INVALID_ARGUMENT,
+          "a bcrypt cost of 31 is refused, not run");
     CHECK(trek_ssrf_check_ip(NULL, false) == TREK_INVALID_ARGUMENT, "null ip");
     CHECK(trek_ssrf_check_ip("example.com", false) == TREK_INVALID_ARGUMENT, "host name is not an ip");
     trek_string_free(NULL);

@@ -548,7 +548,7 @@ impl AuthApi {
         let account_key = crate::devices::limiter_key(
             state,
             req,
-            user.as_ref().map(|u| u.id),
+            user.as_ref().map(|u| (u.id, u.password_version)),
             &email.to_lowercase(),
         );
         self.limit(Bucket::AccountLogin, &account_key)?;
@@ -603,7 +603,7 @@ impl AuthApi {
             ));
         }
         state.store.record_login(user.id, &state.now_db()).await?;
-        crate::devices::remember(state, req, user.id, ctx.https);
+        crate::devices::remember(state, req, user.id, user.password_version, ctx.https);
         let details = Some(json!({ "email": email }));
         audit::record(state, Some(user.id), "user.login", details, &ctx.ip()).await;
         let (token, cookie) = self.new_session(user.id, user.password_version, &ctx);
@@ -665,8 +665,12 @@ impl AuthApi {
         check_policy(new).map_err(|v| ApiError::bad_request(&v.to_string()))?;
         // Guesses of the current password count against the account like failed logins, so a
         // stolen session cannot be used to guess it faster than the login form allows.
-        let account_key =
-            crate::devices::limiter_key(state, req, Some(auth.0.id), &auth.0.email.to_lowercase());
+        let account_key = crate::devices::limiter_key(
+            state,
+            req,
+            Some((auth.0.id, auth.0.password_version)),
+            &auth.0.email.to_lowercase(),
+        );
         self.limit(Bucket::AccountLogin, &account_key)?;
         let (matched, _) = state
             .passwords

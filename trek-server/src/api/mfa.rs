@@ -517,7 +517,7 @@ impl MfaApi {
         let attempt_key = crate::devices::limiter_key(
             &self.state,
             req,
-            Some(user_id),
+            Some((user_id, user.password_version)),
             &Self::account_key(user_id),
         );
         limit(&self.state, Bucket::AccountMfa, &attempt_key)?;
@@ -539,7 +539,7 @@ impl MfaApi {
         self.state
             .limits
             .refund(Bucket::AccountMfa, &attempt_key, self.state.now_ms());
-        crate::devices::remember(&self.state, req, user_id, ctx.https);
+        crate::devices::remember(&self.state, req, user_id, user.password_version, ctx.https);
 
         self.state
             .store

@@ -398,3 +398,56 @@ async fn an_address_too_long_for_a_qr_code_is_refused_at_registration() {
         (StatusCode::BAD_REQUEST, "Invalid email format")
     );
 }
+
+#[tokio::test]
+async fn all_of_an_account_s_devices_share_one_bucket_and_a_credential_change_retires_them() {
+    let app = spawn_app_spread(&[]).await;
+    let token = app.user("ugo").await;
+    let mut devices = Vec::new();
+    for _ in 0..3 {
+        let r = login_from(&app, "ugo@example.test", STRONG, None).await;
+        devices.push(device_cookie(&r));
+    }
+    for _ in 0..10 {
+        login_from(&app, "ugo@example.test", "Wr0ng!guess", None).await;
+    }
+    let mut checked = 0;
+    for i in 0..12 {
+        let r = login_from(
+            &app,
+            "ugo@example.test",
+            "Wr0ng!guess",
+            Some(&devices[i % 3]),
+        )
+        .await;
+        if r.status == StatusCode::UNAUTHORIZED {
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 10,
+        "three device cookies together get one bucket of ten, not thirty"
+    );
+
+    // A new quarter hour, so the account's buckets start empty again.
+    app.clock.advance_ms(15 * 60 * 1000);
+    let body = json!({ "current_password": STRONG, "new_password": "N3w!Password" });
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/auth/me/password",
+            Cred::Bearer(&token),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for _ in 0..10 {
+        login_from(&app, "ugo@example.test", "Wr0ng!guess", None).await;
+    }
+    let old_device = login_from(&app, "ugo@example.test", "N3w!Password", Some(&devices[0])).await;
+    assert_eq!(
+        old_device.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a device trusted before the change is a stranger now"
+    );
+}
