@@ -22,11 +22,7 @@ async fn parallel_guesses_cannot_outrun_the_per_account_limit() {
         };
         tokio::spawn(async move { app.login("vera@example.test", &password).await.status })
     });
-    let statuses: Vec<StatusCode> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
+    let statuses = race_results(tasks).await;
     let checked = statuses
         .iter()
         .filter(|s| **s != StatusCode::TOO_MANY_REQUESTS)

@@ -237,3 +237,19 @@ impl TestApp {
             .expect("invite stored");
     }
 }
+
+/// Waits for racing requests and returns their statuses, in spawn order.
+pub async fn race_results(
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<StatusCode>>,
+) -> Vec<StatusCode> {
+    futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect()
+}
+
+/// How many of `statuses` are 200.
+pub fn successes(statuses: &[StatusCode]) -> usize {
+    statuses.iter().filter(|s| **s == StatusCode::OK).count()
+}

@@ -123,11 +123,7 @@ async fn twenty_parallel_registrations_on_a_one_use_invite_create_exactly_one_ac
             app.send(req).await.status
         })
     });
-    let statuses: Vec<StatusCode> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
+    let statuses = race_results(tasks).await;
     let created = statuses
         .iter()
         .filter(|s| **s == StatusCode::CREATED)
