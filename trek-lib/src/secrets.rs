@@ -236,6 +236,13 @@ impl SecretBox {
     }
 }
 
+/// SHA-256 hex of a token: how TREK stores MCP and reset tokens, and how trek stores invite
+/// lookups and revoked sessions. Tokens are long random values, so an unsalted fast digest is
+/// enough: it only has to keep the raw token out of the database.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 /// Where the encryption key came from, in resolution order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySource {

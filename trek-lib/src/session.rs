@@ -387,10 +387,15 @@ pub fn extract_token<'a>(
 
 /// The value of `trek_session` in a `Cookie` header, if present and non-empty.
 pub fn cookie_value(header: &str) -> Option<&str> {
+    named_cookie(header, COOKIE_NAME)
+}
+
+/// The value of cookie `name` in a `Cookie` header, if present and non-empty.
+pub fn named_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| name.trim() == COOKIE_NAME)
+        .find(|(n, _)| n.trim() == name)
         .map(|(_, value)| value.trim().trim_matches('"'))
         .filter(|value| !value.is_empty())
 }

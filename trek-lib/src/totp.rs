@@ -227,8 +227,7 @@ pub fn backup_code_matches(
         return false;
     }
     if stored.len() == 64 && stored.bytes().all(|b| b.is_ascii_hexdigit()) {
-        use sha2::{Digest, Sha256};
-        let digest = hex::encode(Sha256::digest(normalized.as_bytes()));
+        let digest = crate::secrets::token_digest(&normalized);
         return digest
             .as_bytes()
             .ct_eq(stored.to_ascii_lowercase().as_bytes())

@@ -52,14 +52,11 @@ fn trusted_device(state: &AppState, req: &Request, user_id: i64, password_versio
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, v)| v.trim().to_owned());
+        .find_map(|h| session::named_cookie(h, COOKIE));
     let Some(value) = value else {
         return false;
     };
-    let Ok(claims) = session::verify_signed(&state.signing.current(), &value, state.now_secs())
+    let Ok(claims) = session::verify_signed(&state.signing.current(), value, state.now_secs())
     else {
         return false;
     };

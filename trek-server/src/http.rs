@@ -133,9 +133,8 @@ impl ExtraCookies {
 }
 
 /// SHA-256 hex of a session token.
-pub fn token_hash(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(token.as_bytes()))
+fn token_hash(token: &str) -> String {
+    trek_lib::secrets::token_digest(token)
 }
 
 /// A JSON error response: `{"error": message}`, plus `code` when given.

@@ -6,7 +6,6 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use trek_lib::password::check_policy;
 
 use super::health::Tag;
@@ -236,10 +235,6 @@ pub struct AuthApi {
     pub state: AppState,
 }
 
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// The longest e-mail address accepted (RFC 5321's path limit). TREK had none, which let an
 /// address too long for a QR code in, and that account could then never enrol in two-factor
 /// authentication.
@@ -403,7 +398,7 @@ impl AuthApi {
         let invite = self
             .state
             .store
-            .invite_by_hash(&hash_token(&token.0))
+            .invite_by_hash(&trek_lib::secrets::token_digest(&token.0))
             .await?;
         let invite = invite.ok_or_else(|| ApiError::not_found("Invalid invite link"))?;
         invite_problem(&invite, self.state.now_secs())
@@ -431,7 +426,8 @@ impl AuthApi {
         let username = body.username.as_ref().map_or("", |t| t.as_str().trim());
         let email = body.email.as_ref().map_or("", |t| t.as_str().trim());
         let password = body.password.as_ref().map_or("", SecretText::as_str);
-        let invite_hash = non_empty(body.invite_token.as_ref()).map(hash_token);
+        let invite_hash =
+            non_empty(body.invite_token.as_ref()).map(trek_lib::secrets::token_digest);
 
         if let Some(hash) = &invite_hash {
             let invalid = || ApiError::bad_request("Invalid invite link");

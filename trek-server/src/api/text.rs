@@ -12,8 +12,24 @@ use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 use zeroize::Zeroize;
 
-macro_rules! strict_string {
-    ($(#[$doc:meta])* $name:ident) => {
+/// Accepts only JSON strings.
+fn only_strings(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_owned)
+}
+
+/// Accepts strings, booleans and numbers as their text, as TREK stores settings.
+fn setting_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A string newtype for request bodies: `accept` decides which JSON values it takes.
+macro_rules! string_type {
+    ($(#[$doc:meta])* $name:ident, $description:expr, $accept:path) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Default)]
         pub struct $name(pub String);
@@ -35,7 +51,9 @@ macro_rules! strict_string {
             }
 
             fn schema_ref() -> MetaSchemaRef {
-                MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+                let mut schema = MetaSchema::new("string");
+                schema.description = $description;
+                MetaSchemaRef::Inline(Box::new(schema))
             }
 
             fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -51,9 +69,10 @@ macro_rules! strict_string {
 
         impl ParseFromJSON for $name {
             fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-                match value {
-                    Some(Value::String(s)) => Ok(Self(s)),
-                    other => Err(ParseError::expected_type(other.unwrap_or_default())),
+                let value = value.unwrap_or_default();
+                match $accept(&value) {
+                    Some(s) => Ok(Self(s)),
+                    None => Err(ParseError::expected_type(value)),
                 }
             }
         }
@@ -66,14 +85,18 @@ macro_rules! strict_string {
     };
 }
 
-strict_string!(
+string_type!(
     /// A JSON string and nothing else.
-    Text
+    Text,
+    None,
+    only_strings
 );
 
-strict_string!(
+string_type!(
     /// A JSON string holding a credential: never shown by `Debug`, wiped on drop.
-    SecretText
+    SecretText,
+    None,
+    only_strings
 );
 
 impl std::fmt::Debug for Text {
@@ -118,51 +141,17 @@ mod tests {
     }
 }
 
-/// An app-setting value as TREK stores it: JSON booleans, strings and numbers become their
-/// text (`true` → `"true"`); anything else is refused rather than stored as `"null"` or
-/// `"[object Object]"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingValue(pub String);
+string_type!(
+    /// An app-setting value as TREK stores it: JSON booleans, strings and numbers become their
+    /// text (`true` → `"true"`); anything else is refused rather than stored as `"null"` or
+    /// `"[object Object]"`.
+    SettingValue,
+    Some("a string, or a boolean stored as \"true\"/\"false\""),
+    setting_text
+);
 
-impl Type for SettingValue {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string_or_boolean".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        let mut schema = MetaSchema::new("string");
-        schema.description = Some("a string, or a boolean stored as \"true\"/\"false\"");
-        MetaSchemaRef::Inline(Box::new(schema))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl ParseFromJSON for SettingValue {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        match value {
-            Some(Value::String(s)) => Ok(Self(s)),
-            Some(Value::Bool(b)) => Ok(Self(b.to_string())),
-            Some(Value::Number(n)) => Ok(Self(n.to_string())),
-            other => Err(ParseError::expected_type(other.unwrap_or_default())),
-        }
-    }
-}
-
-impl ToJSON for SettingValue {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.clone()))
+impl std::fmt::Debug for SettingValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }

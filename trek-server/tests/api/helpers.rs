@@ -224,12 +224,11 @@ impl TestApp {
 
     /// Stores an invite directly, as the admin endpoints will later.
     pub async fn invite(&self, token: &str, max_uses: i64, expires_at: Option<&str>) {
-        use sha2::{Digest, Sha256};
         let sealed = self
             .state
             .secrets
             .seal(trek_lib::secrets::SecretKind::ApiKey, token);
-        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        let hash = trek_lib::secrets::token_digest(token);
         self.state
             .store
             .create_invite(&sealed, &hash, max_uses, expires_at, None)
